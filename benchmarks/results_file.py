@@ -1,0 +1,34 @@
+"""benchmarks/results.md is shared by every bench: each owns one marked section and rewrites only it."""
+
+from __future__ import annotations
+
+import platform
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+HEADER = (
+    "# Benchmark results\n\n"
+    "Written by `make bench` (and `make bench-*`); each section is replaced when its bench runs again.\n"
+)
+
+
+def environment() -> str:
+    cpu = platform.processor() or platform.machine()
+    return (
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads ({cpu}), "
+        f"{'GPU ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no GPU'}"
+    )
+
+
+def write_section(name: str, body: str) -> None:
+    """Replace (or append) the section ``name`` of results.md with ``body``."""
+    text = RESULTS.read_text() if RESULTS.exists() else HEADER
+    block = f"<!-- bench:{name} -->\n{body.strip()}\n<!-- /bench:{name} -->"
+    pattern = re.compile(rf"<!-- bench:{re.escape(name)} -->.*?<!-- /bench:{re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)

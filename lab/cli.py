@@ -1,0 +1,109 @@
+"""The command line: LightningCLI with run folders, default callbacks and readable errors.
+
+python -m lab fit --config experiments/lenet.yaml --trainer.max_epochs 3
+python -m lab test --config experiments/lenet.yaml --ckpt_path runs/lenet/version_0/checkpoints/last.ckpt
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from lab.data.base import InMemoryImageDataModule
+from lab.errors import LabError
+from lab.loggers import RunConfig, build_loggers, wandb_run_dir
+from lab.module import ClassifierModule
+
+
+class LabCLI(LightningCLI):
+    """LightningCLI that links data.num_classes -> model.num_classes and names run folders."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
+        parser.add_class_arguments(RunConfig, "run")
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.monitor": "val/acc",
+                "checkpoint.mode": "max",
+                "checkpoint.save_last": True,
+                "checkpoint.filename": "best-{epoch:03d}",
+            }
+        )
+
+    def _run_name(self) -> str:
+        run: RunConfig = self._get(self.config_init, "run")
+        if run.name:
+            return run.name
+        configs = self._get(self.config, "config") or []
+        return Path(str(configs[-1])).stem if configs else "default"
+
+    def instantiate_trainer(self, **kwargs):
+        trainer_cfg = self._get(self.config_init, "trainer")
+        if trainer_cfg.get("logger") is None and not trainer_cfg.get("fast_dev_run"):
+            kwargs["logger"] = build_loggers(self._get(self.config_init, "run"), self._run_name())
+            callbacks = trainer_cfg.get("callbacks") or []
+            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+            kwargs["callbacks"] = [*callbacks, LearningRateMonitor(logging_interval="epoch")]
+        trainer = super().instantiate_trainer(**kwargs)
+        if trainer_cfg.get("fast_dev_run"):  # a smoke run leaves no checkpoint behind
+            trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, ModelCheckpoint)]
+        return trainer
+
+    def after_fit(self) -> None:
+        run: RunConfig = self._get(self.config_init, "run")
+        self._fit_metrics = self._metrics()
+        if run.test_after_fit:
+            best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
+        self.print_summary()
+
+    def after_test(self) -> None:
+        self.print_summary()
+
+    def _metrics(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.trainer.callback_metrics.items() if v.numel() == 1}
+
+    def print_summary(self) -> None:
+        if not self.trainer.is_global_zero:
+            return
+        metrics = {**getattr(self, "_fit_metrics", {}), **self._metrics()}
+        lines = ["", "=" * 60]
+        for key in ("val/acc", "test/acc"):
+            if key in metrics:
+                lines.append(f"{key:<10} {metrics[key]:.4f}")
+        if self.trainer.loggers:
+            lines.append(f"run dir    {self.trainer.log_dir}")
+        ckpt = self.trainer.checkpoint_callback
+        if ckpt is not None and ckpt.best_model_path:
+            lines.append(f"best ckpt  {ckpt.best_model_path}")
+        wandb_dir = wandb_run_dir(self.trainer.loggers)
+        if wandb_dir:
+            lines.append(f"W&B run    {wandb_dir}   (upload: make wandb-sync)")
+        lines.append("=" * 60)
+        print("\n".join(lines))
+
+
+def main(args: list[str] | None = None) -> LabCLI:
+    """Entry point of ``python -m lab``; ``--debug`` shows the traceback of a LabError."""
+    argv = list(sys.argv[1:] if args is None else args)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        return LabCLI(
+            ClassifierModule,
+            InMemoryImageDataModule,
+            subclass_mode_data=True,
+            seed_everything_default=0,
+            trainer_defaults={"default_root_dir": "runs"},
+            save_config_kwargs={"overwrite": False},
+            args=argv,
+        )
+    except (LabError, ValueError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,184 @@
+"""InMemoryImageDataModule: a whole dataset as uint8 tensors, batches built by indexing.
+
+The path of one batch: a sampler yields a list of indices -> one tensor index op gives a uint8
+batch -> Lightning moves it to the device -> ``on_after_batch_transfer`` converts to float,
+augments (training only) and normalizes there, on the whole batch at once.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from lab.data.augment import AugmentConfig, BatchAugment
+
+
+class TensorBatches(Dataset):
+    """Images and labels in memory. The DataLoader fetches a batch through ``__getitems__``: one
+    tensor index op per batch instead of one Python call per image."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return self.images[index], self.labels[index]
+
+    def __getitems__(self, indices: list[int]):
+        index = torch.as_tensor(indices)
+        return self.images[index], self.labels[index]
+
+
+def whole_batch(batch):
+    """collate_fn for ``TensorBatches``: the batch is already (images, labels)."""
+    return batch
+
+
+def channel_mean_std(images: torch.Tensor, chunk: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and std of uint8 images, in [0, 1] units, without a full float copy."""
+    total = torch.zeros(images.shape[1], dtype=torch.float64)
+    squares = torch.zeros_like(total)
+    for start in range(0, len(images), chunk):
+        x = images[start : start + chunk].to(torch.float64) / 255
+        total += x.sum(dim=(0, 2, 3))
+        squares += (x * x).sum(dim=(0, 2, 3))
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = (squares / count - mean * mean).clamp_min(0).sqrt()
+    return mean.float(), std.float()
+
+
+class InMemoryImageDataModule(L.LightningDataModule):
+    """Base of every image data module: seeded split, train-set normalization, batched augmentation.
+
+    Subclasses set ``classes`` and implement ``load_arrays``.
+    """
+
+    classes: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        batch_size: int = 256,
+        eval_batch_size: int = 1000,
+        val_size: int = 5000,
+        split_seed: int = 0,
+        augment: AugmentConfig | None = None,
+        train_subset: int | None = None,
+        channels_last: bool = False,
+        download: bool = True,
+    ):
+        """
+        Args:
+            data_dir: folder holding the dataset (default: LAB_DATA_DIR, ../shared/data, ./data).
+            batch_size: training batch size.
+            eval_batch_size: batch size for validation, test and predict.
+            val_size: images of the training files held out for validation (seeded split).
+            split_seed: seed of the train/validation split, independent of the training seed.
+            augment: batched augmentation applied to training batches only.
+            train_subset: keep only the first N training images of the split (quick runs, tests).
+            channels_last: hand batches to the network in channels_last memory format (faster on CPU).
+            download: allow a torchvision download into ./data when no local copy is found.
+        """
+        super().__init__()
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ValueError(
+                f"batch sizes must be >= 1, got batch_size={batch_size}, eval_batch_size={eval_batch_size}"
+            )
+        if val_size < 1:
+            raise ValueError(f"val_size must be >= 1 (model selection needs a validation split), got {val_size}")
+        if train_subset is not None and train_subset < 1:
+            raise ValueError(f"train_subset must be >= 1 or null, got {train_subset}")
+        self.save_hyperparameters()
+        self.data_dir = data_dir
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.val_size = val_size
+        self.split_seed = split_seed
+        self.augment = BatchAugment(augment)
+        self.train_subset = train_subset
+        self.channels_last = channels_last
+        self.download = download
+        self.train_set = self.val_set = self.test_set = None
+        self.mean = self.std = None
+        self._stats_on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    # -- what subclasses provide ---------------------------------------------------------
+    def load_arrays(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images uint8 (N, C, H, W) and labels int64 (N,) of the training or test files."""
+        raise NotImplementedError
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    # -- Lightning hooks -------------------------------------------------------------------
+    def prepare_data(self) -> None:
+        self.load_arrays(train=True)  # locates (or downloads) once, on one process
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is not None:
+            return
+        images, labels = self.load_arrays(train=True)
+        if self.val_size >= len(labels):
+            raise ValueError(
+                f"val_size={self.val_size} leaves no training images out of {len(labels)}; "
+                f"choose val_size < {len(labels)}"
+            )
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(self.split_seed))
+        val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        if self.train_subset is not None:
+            train_idx = train_idx[: self.train_subset]
+        self.train_set = TensorBatches(images[train_idx], labels[train_idx])
+        self.val_set = TensorBatches(images[val_idx], labels[val_idx])
+        self.test_set = TensorBatches(*self.load_arrays(train=False))
+        self.mean, self.std = channel_mean_std(self.train_set.images)
+
+    def _loader(self, dataset: TensorBatches, batch_size: int, shuffle: bool) -> DataLoader:
+        drop_last = shuffle and len(dataset) > batch_size  # no size-1 tail batch for BatchNorm
+        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, collate_fn=whole_batch)
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_set, self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        images, labels = batch
+        training = self.trainer is not None and self.trainer.training
+        return self.prepare_batch(images, training), labels
+
+    # -- the batch transform, usable without a Trainer (benchmarks, figures) ---------------
+    def normalization(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if device not in self._stats_on_device:
+            self._stats_on_device[device] = (
+                self.mean.to(device).view(1, -1, 1, 1),
+                self.std.to(device).view(1, -1, 1, 1),
+            )
+        return self._stats_on_device[device]
+
+    def prepare_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
+        """uint8 batch -> float in [0, 1] -> augment (training only) -> normalize."""
+        x = images.float().div_(255)
+        if training and self.augment.config.active:
+            x = self.augment(x)
+        mean, std = self.normalization(x.device)
+        x = (x - mean) / std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalized float batch -> [0, 1] images, for figures."""
+        mean, std = self.normalization(x.device)
+        return (x * std + mean).clamp(0, 1)

@@ -1,0 +1,7 @@
+"""Networks, each a plain nn.Module with a swappable ``output`` layer."""
+
+from lab.models.base import Backbone, count_parameters
+from lab.models.lenet import ConvNet
+from lab.models.twolayer import TwoLayerNet
+
+__all__ = ["Backbone", "ConvNet", "TwoLayerNet", "count_parameters"]
