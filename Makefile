@@ -13,7 +13,7 @@ ARGS ?=
 RUN := $(BIN)/python -m lab
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format bench wandb-sync clean
+.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bn wandb-sync clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,8 +45,16 @@ format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff format lab tests benchmarks
 	$(BIN)/ruff check --fix lab tests benchmarks
 
-bench: $(STAMP) ## benchmarks -> benchmarks/results.md (Lightning overhead vs a bare loop)
+bn: $(STAMP) ## assignment 2 task 1: NumPy batch norm in a toy MLP -> results/bn/
+	$(BIN)/python -m lab.questions.bn $(ARGS)
+
+bench: bench-overhead bench-bn ## every benchmark -> benchmarks/results.md
+
+bench-overhead: $(STAMP) ## Lightning Trainer vs a bare PyTorch loop, one ConvNet epoch
 	$(BIN)/python -m benchmarks.bench_overhead
+
+bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
+	$(BIN)/python -m benchmarks.bench_numpy_bn
 
 wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ (needs `wandb login`)
 	@runs=$$(find runs -type d -name 'offline-run-*' 2>/dev/null); \

@@ -1,0 +1,1 @@
+"""One module per coursework question; each writes results/<question>/<run>/ and a `latest` link."""
