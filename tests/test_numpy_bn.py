@@ -6,7 +6,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lab.numpy_bn import bn as bn_module
 from lab.numpy_bn import (
     BatchNormState,
     ToyMLP,
@@ -15,6 +14,7 @@ from lab.numpy_bn import (
     batchnorm_forward_train,
     make_regression_data,
 )
+from lab.numpy_bn import bn as bn_module
 
 
 def _inputs(b=8, c=5, seed=0):
