@@ -9,11 +9,12 @@ ACCELERATOR ?= auto
 CONFIG ?= lenet
 STRATEGY ?= auto
 DEVICES ?= auto
+SEEDS ?= 3
 ARGS ?=
 RUN := $(BIN)/python -m lab
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bn wandb-sync clean
+.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bench-cpu bn lr-curves augment best cifar10-classes architectures hparams deeper compare-nets stl10-samples cifar10-convnet finetune finetune-bonus wandb-sync clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,16 +46,58 @@ format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff format lab tests benchmarks
 	$(BIN)/ruff check --fix lab tests benchmarks
 
+cifar10-classes: $(STAMP) ## part 2 §2.1: sample grid of every class, counts, pixel statistics -> results/cifar10_classes/
+	$(BIN)/python -m lab.questions.cifar10_classes $(ARGS)
+
+architectures: $(STAMP) ## part 2 §2.2: layer tables, first conv kernel size, F6 parameters -> results/architectures/
+	$(BIN)/python -m lab.questions.architectures $(ARGS)
+
+hparams: $(STAMP) ## part 2 §2.4: LR finder + hyperparameter study of both nets (~25 min; FULL=1 larger) -> results/hparams/
+	$(BIN)/python -m lab.questions.hparams $(if $(FULL),--full) --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+deeper: $(STAMP) ## part 2 §2.4: both nets +2 layers vs original, best config, SEEDS=3 seeds -> results/deeper/
+	$(BIN)/python -m lab.questions.deeper --seeds $(SEEDS) --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+compare-nets: $(STAMP) ## part 2 §2.4: TwoLayerNet vs ConvNet from the study's results -> results/compare_nets/
+	$(BIN)/python -m lab.questions.compare_nets $(ARGS)
+
+stl10-samples: $(STAMP) ## part 2 §3.1: sample grid of the 5-class STL-10 subset (96 px and 32 px) -> results/stl10_samples/
+	$(BIN)/python -m lab.questions.stl10_samples $(ARGS)
+
+checkpoints/convnet_cifar10.pt: | $(STAMP)
+	$(BIN)/python -m lab.questions.pretrain --trainer.accelerator $(ACCELERATOR)
+
+cifar10-convnet: $(STAMP) ## the CIFAR-10 ConvNet fine-tuning starts from -> checkpoints/convnet_cifar10.pt (FORCE=1 retrains)
+	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+finetune: $(STAMP) checkpoints/convnet_cifar10.pt ## part 2 §3.2: scratch vs head-only vs full fine-tuning on STL-10, SEEDS seeds -> results/finetune/
+	$(BIN)/python -m lab.questions.finetune --seeds $(SEEDS) --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+finetune-bonus: $(STAMP) ## part 2 §3.3: t-SNE before/after, confusion matrix, misclassified images -> results/finetune_bonus/
+	$(BIN)/python -m lab.questions.finetune_bonus $(ARGS)
+
 bn: $(STAMP) ## assignment 2 task 1: NumPy batch norm in a toy MLP -> results/bn/
 	$(BIN)/python -m lab.questions.bn $(ARGS)
 
-bench: bench-overhead bench-bn ## every benchmark -> benchmarks/results.md
+lr-curves: $(STAMP) ## assignment 2 task 2c: course CNN at lr 1e-3, 1e-4, 1e-5 -> results/lr_curves/
+	$(BIN)/python -m lab.questions.lr_curves --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+augment: $(STAMP) ## assignment 2 task 2d: augmentations on Lenna + train-val gap with/without -> results/augment/
+	$(BIN)/python -m lab.questions.augment --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+best: $(STAMP) ## assignment 2 task 2e: the improved CNN, ~20 min on 2 CPU cores -> results/best/
+	$(BIN)/python -m lab.questions.best --trainer.accelerator $(ACCELERATOR) $(ARGS)
+
+bench: bench-overhead bench-bn ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate: ~40 min)
 
 bench-overhead: $(STAMP) ## Lightning Trainer vs a bare PyTorch loop, one ConvNet epoch
 	$(BIN)/python -m benchmarks.bench_overhead
 
 bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 	$(BIN)/python -m benchmarks.bench_numpy_bn
+
+bench-cpu: $(STAMP) ## time-to-accuracy of the CNN (fast90, fast300 x 3 seeds, best x 1), ~40 min
+	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
 
 wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ (needs `wandb login`)
 	@runs=$$(find runs -type d -name 'offline-run-*' 2>/dev/null); \

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
 
 from lab.data.base import InMemoryImageDataModule
 from lab.errors import LabError
@@ -87,21 +87,29 @@ class LabCLI(LightningCLI):
         print("\n".join(lines))
 
 
+def build_cli(args: list[str], run: bool = True, save_config: bool = True) -> LabCLI:
+    """The LabCLI for ``args``; with ``run=False`` (no subcommand in args) it only instantiates.
+    ``save_config=False`` writes no config.yaml (helpers that train nothing of their own)."""
+    return LabCLI(
+        ClassifierModule,
+        InMemoryImageDataModule,
+        subclass_mode_data=True,
+        seed_everything_default=0,
+        trainer_defaults={"default_root_dir": "runs"},
+        save_config_kwargs={"overwrite": False},
+        save_config_callback=SaveConfigCallback if save_config else None,
+        args=args,
+        run=run,
+    )
+
+
 def main(args: list[str] | None = None) -> LabCLI:
     """Entry point of ``python -m lab``; ``--debug`` shows the traceback of a LabError."""
     argv = list(sys.argv[1:] if args is None else args)
     debug = "--debug" in argv
     argv = [a for a in argv if a != "--debug"]
     try:
-        return LabCLI(
-            ClassifierModule,
-            InMemoryImageDataModule,
-            subclass_mode_data=True,
-            seed_everything_default=0,
-            trainer_defaults={"default_root_dir": "runs"},
-            save_config_kwargs={"overwrite": False},
-            args=argv,
-        )
+        return build_cli(argv)
     except (LabError, ValueError) as exc:
         if debug:
             raise

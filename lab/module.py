@@ -13,6 +13,7 @@ from torchmetrics.classification import MulticlassAccuracy
 from lab.errors import NonFiniteLossError
 from lab.losses import CrossEntropy
 from lab.models.base import Backbone
+from lab.models.transfer import LoadOrder, load_pretrained
 
 
 def _built_by_cli() -> bool:
@@ -43,6 +44,9 @@ class ClassifierModule(L.LightningModule):
         warmup_fraction: float = 0.2,
         label_smoothing: float = 0.0,
         channels_last: bool = False,
+        tta_flip: bool = False,
+        pretrained: str | None = None,
+        load_order: LoadOrder = "replace_then_load",
     ):
         """
         Args:
@@ -62,6 +66,10 @@ class ClassifierModule(L.LightningModule):
             label_smoothing: smoothing of the targets in the cross-entropy.
             channels_last: keep the network's weights in channels_last memory format (faster
                 convolutions on CPU; pair it with the data module's channels_last).
+            tta_flip: evaluate (val/test/predict) on the mean logits of each image and its mirror.
+            pretrained: checkpoint (Lightning .ckpt or state dict) whose backbone weights to start from.
+            load_order: load_then_replace (load all, then a new output layer) or replace_then_load (new
+                output layer, then load the matching parameters); see lab/models/transfer.py.
         """
         super().__init__()
         if lr <= 0 or not math.isfinite(lr):
@@ -72,6 +80,14 @@ class ClassifierModule(L.LightningModule):
             raise ValueError(f"warmup_fraction must be in (0, 1), got {warmup_fraction}")
         self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone"])
         self.backbone = backbone
+        if pretrained:
+            if not isinstance(backbone, Backbone):
+                raise ValueError("pretrained weights need a lab.models backbone (one with an `output` layer)")
+            before = backbone.output
+            skipped = load_pretrained(backbone, pretrained, num_classes, load_order)
+            print(f"[lab] loaded {pretrained} ({load_order}); not loaded: {', '.join(skipped) or 'nothing'}")
+            if backbone.output is not before:
+                print(f"[lab] output layer: {before} -> {backbone.output}")
         if isinstance(backbone, Backbone) and backbone.num_classes != num_classes:
             old, new = backbone.replace_head(num_classes)
             print(f"[lab] output layer replaced for {num_classes} classes: {old} -> {new}")
@@ -85,9 +101,15 @@ class ClassifierModule(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.backbone(x)
 
+    def _evaluate(self, images: torch.Tensor) -> torch.Tensor:
+        logits = self(images)
+        if self.hparams.tta_flip:
+            logits = (logits + self(images.flip(-1))) / 2
+        return logits
+
     def _step(self, batch):
         images, labels = batch
-        logits = self(images)
+        logits = self(images) if self.training else self._evaluate(images)
         return self.loss_fn(logits.float(), labels), logits, labels
 
     def training_step(self, batch, batch_idx):
@@ -117,7 +139,7 @@ class ClassifierModule(L.LightningModule):
 
     def predict_step(self, batch, batch_idx, dataloader_idx: int = 0):
         images, _ = batch
-        return self(images).argmax(dim=1)
+        return self._evaluate(images).argmax(dim=1)
 
     def configure_optimizers(self):
         hp = self.hparams

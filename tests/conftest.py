@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from lab.data.synthetic import write_cifar10
+from lab.data.synthetic import write_cifar10, write_stl10
 
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("WANDB_SILENT", "true")
@@ -18,6 +18,12 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 def tiny_cifar(tmp_path_factory):
     """Data root holding cifar10/ with 5 x 40 training and 40 test images."""
     return write_cifar10(tmp_path_factory.mktemp("data"), per_batch=40, test_count=40)
+
+
+@pytest.fixture(scope="session")
+def tiny_stl10(tmp_path_factory):
+    """Data root holding stl10/ with the five classes of the text only (as ../shared/data does)."""
+    return write_stl10(tmp_path_factory.mktemp("stl"), per_class_train=24, per_class_test=8, class_ids=[1, 2, 4, 6, 9])
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ def test_translate_is_a_shifted_window_of_the_reflect_padded_image(batch):
         assert sum(windows) >= 1
     assert not torch.equal(out, batch)
     assert torch.equal(random_translate(batch, 0), batch)
+    with pytest.raises(ValueError, match="smaller than the image"):
+        random_translate(batch, 32)
 
 
 def test_shapes_dtype_range_and_determinism(batch):

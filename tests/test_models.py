@@ -44,3 +44,28 @@ def test_replace_head_keeps_backbone():
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 5)
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_course_cnn_is_hand_written_from_basic_layers():
+    from pathlib import Path
+
+    from lab.models import CourseCNN
+    from lab.models.cnn import ConvGroup
+
+    net = CourseCNN(widths=(16, 32, 32), stem_width=8, residual=[True, False, True])
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    allowed = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.GELU, nn.MaxPool2d, nn.AdaptiveMaxPool2d, nn.Linear,
+               nn.Sequential, ConvGroup, CourseCNN)  # fmt: skip
+    assert all(isinstance(m, allowed) for m in net.modules())
+    models_dir = Path(__file__).resolve().parent.parent / "lab" / "models"
+    assert not any("torchvision" in p.read_text() for p in models_dir.glob("*.py"))
+    assert CourseCNN(residual=True).groups[0].residual is not None
+    with pytest.raises(ValueError, match="residual"):
+        CourseCNN(widths=(8, 8), residual=[True])
+
+
+def test_convnet_extra_channels_flow_into_the_next_layer():
+    net = ConvNet(extra_convs=2, extra_channels=64)
+    assert net.features.c1_extra1[0].out_channels == 64 and net.features.c3[0].in_channels == 64
+    assert net.features.c3_extra[0].out_channels == 64 and net.features.c5[0].in_channels == 64
+    assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)

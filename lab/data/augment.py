@@ -61,6 +61,8 @@ def random_translate(x: torch.Tensor, max_shift: int, generator=None) -> torch.T
     if max_shift <= 0:
         return x
     b, c, h, w = x.shape
+    if max_shift >= min(h, w):
+        raise ValueError(f"translate={max_shift} px must be smaller than the image ({h} x {w} px)")
     padded = F.pad(x, (max_shift,) * 4, mode="reflect")
     dy = torch.randint(0, 2 * max_shift + 1, (b,), device=x.device, generator=generator)
     dx = torch.randint(0, 2 * max_shift + 1, (b,), device=x.device, generator=generator)

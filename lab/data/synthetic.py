@@ -53,3 +53,23 @@ def write_cifar10(root: str | Path, per_batch: int = 20, test_count: int = 20, s
         {b"label_names": [c.encode() for c in CLASSES], b"num_cases_per_batch": per_batch, b"num_vis": 3072},
     )
     return root
+
+
+def write_stl10(
+    root: str | Path, per_class_train: int = 10, per_class_test: int = 4, class_ids=range(1, 11), seed: int = 0
+) -> Path:
+    """Write root/stl10/stl10_binary in the official binary layout (planes column-major); return root."""
+    from lab.data.stl10 import OFFICIAL_CLASSES
+
+    root = Path(root)
+    folder = root / "stl10" / "stl10_binary"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for split, per_class in (("train", per_class_train), ("test", per_class_test)):
+        labels = np.repeat(np.asarray(list(class_ids), dtype=np.uint8), per_class)
+        rng.shuffle(labels)
+        images = class_images(labels.astype(np.int64), 96, rng)  # (N, 3, H, W) upright
+        images.transpose(0, 1, 3, 2).tofile(folder / f"{split}_X.bin")  # column-major planes
+        labels.tofile(folder / f"{split}_y.bin")
+    (folder / "class_names.txt").write_text("\n".join(OFFICIAL_CLASSES) + "\n")
+    return root

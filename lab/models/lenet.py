@@ -26,7 +26,8 @@ class ConvNet(Backbone):
 
     For colour input C1 has 6 kernels of 3x5x5. C5 is a 5x5 convolution over the 16x5x5 maps,
     i.e. a 400->120 fully connected layer. ``extra_convs`` (0-3) inserts 3x3 same-padding
-    convolutions: after C1, after C3, then after C1 again, keeping the channel counts.
+    convolutions: after C1, after C3, then after C1 again, with ``extra_channels`` outputs each
+    (default: the channel count of the layer they follow); the next layer's input adapts.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class ConvNet(Backbone):
         f6: int = 84,
         batch_norm: bool = False,
         extra_convs: int = 0,
+        extra_channels: int | None = None,
         activation: Literal["relu", "tanh"] = "relu",
         pool: Literal["max", "avg"] = "max",
         dropout: float = 0.0,
@@ -51,10 +53,16 @@ class ConvNet(Backbone):
         after_c1 = [f"c1_extra{i}" for i in range(1, extra_convs + 1) if i != 2]
         after_c3 = ["c3_extra"] if extra_convs >= 2 else []
         stages: list[tuple[str, nn.Module]] = [("c1", _conv_block(in_channels, c1, 5, 0, batch_norm, act))]
-        stages += [(name, _conv_block(c1, c1, 3, 1, batch_norm, act)) for name in after_c1]
-        stages += [("s2", pool_cls(2)), ("c3", _conv_block(c1, c3, 5, 0, batch_norm, act))]
-        stages += [(name, _conv_block(c3, c3, 3, 1, batch_norm, act)) for name in after_c3]
-        stages += [("s4", pool_cls(2)), ("c5", _conv_block(c3, c5, 5, 0, batch_norm, act))]
+        width = c1
+        for name in after_c1:
+            stages.append((name, _conv_block(width, extra_channels or c1, 3, 1, batch_norm, act)))
+            width = extra_channels or c1
+        stages += [("s2", pool_cls(2)), ("c3", _conv_block(width, c3, 5, 0, batch_norm, act))]
+        width = c3
+        for name in after_c3:
+            stages.append((name, _conv_block(width, extra_channels or c3, 3, 1, batch_norm, act)))
+            width = extra_channels or c3
+        stages += [("s4", pool_cls(2)), ("c5", _conv_block(width, c5, 5, 0, batch_norm, act))]
         self.features = nn.Sequential(OrderedDict(stages))
         f6_layers: list[nn.Module] = [nn.Flatten(), nn.Linear(c5, f6, bias=not batch_norm)]
         if batch_norm:

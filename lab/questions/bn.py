@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from lab.numpy_bn import ToyMLP, make_regression_data
-from lab.questions.common import new_run_dir, smoke, write_json
+from lab.questions.common import new_run_dir, run_main, smoke, write_json
 from lab.viz.style import figure, save
 
 
@@ -56,4 +56,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -40,3 +40,66 @@ def new_run_dir(question: str, root: Path | None = None) -> Path:
 
 def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+EXPERIMENTS = REPO_ROOT / "experiments"
+
+
+def smoke_overrides() -> list[str]:
+    """CLI overrides that make any fit tiny: 1 epoch of 2 batches, 1 validation batch."""
+    if not smoke():
+        return []
+    return [
+        "--trainer.max_epochs", "1",
+        "--trainer.limit_train_batches", "2",
+        "--trainer.limit_val_batches", "1",
+        "--data.init_args.batch_size", "16",
+        "--trainer.precision", "32-true",
+    ]  # fmt: skip
+
+
+def fit(config: str | list[str], run_name: str, overrides: list[str], cli_args: list[str], test: bool = True):
+    """Train experiments/<config>.yaml (several: later ones override) through the same CLI as
+    `python -m lab fit`; return the LabCLI.
+
+    ``cli_args`` are the user's pass-through arguments (e.g. --trainer.accelerator gpu), applied last.
+    """
+    from lab.cli import main as cli_main
+
+    configs = [config] if isinstance(config, str) else config
+    args = [
+        "fit", *(a for c in configs for a in ("--config", str(EXPERIMENTS / f"{c}.yaml"))),
+        "--run.name", run_name, "--run.group", run_name.split("/")[0], "--run.test_after_fit", str(test).lower(),
+        *smoke_overrides(), *overrides, *cli_args,
+    ]  # fmt: skip
+    return cli_main(args)
+
+
+def base_parser(description: str):
+    """argparse with the switches every training question shares; unknown args go to the CLI."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description=description,
+        epilog="Any other argument (e.g. --trainer.accelerator gpu, --data.init_args.data_dir PATH) "
+        "is passed to every training run of the question.",
+    )
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default: the config's)")
+    return parser
+
+
+def run_main(main) -> None:
+    """``python -m lab.questions.X``: a LabError or ValueError becomes one line and exit status 2."""
+    import sys
+
+    from lab.errors import LabError
+
+    debug = "--debug" in sys.argv
+    argv = [a for a in sys.argv[1:] if a != "--debug"]
+    try:
+        main(argv)
+    except (LabError, ValueError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
+        sys.exit(2)

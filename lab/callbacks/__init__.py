@@ -1,0 +1,6 @@
+"""Lightning callbacks of this project."""
+
+from lab.callbacks.finetune import FreezeUnfreeze
+from lab.callbacks.time_to_accuracy import TimeToAccuracy
+
+__all__ = ["FreezeUnfreeze", "TimeToAccuracy"]
