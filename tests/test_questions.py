@@ -217,3 +217,18 @@ def test_cli_unknown_stl10_class_exits_with_the_valid_names(stl_args, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unicorn" in err and "valid names: airplane, bird, car" in err and "Traceback" not in err
+
+
+def test_a_diverging_run_is_recorded_and_the_study_goes_on(results_root, tiny_args, tmp_path):
+    from lab.questions import hparams
+
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "epochs: 1\nnetworks:\n  TwoLayerNet: twolayer\n"
+        'default:\n  learning rate:\n    "1e30": [--model.lr, "1e30"]\n    "0.01": [--model.lr, "0.01"]\n'
+    )
+    out = hparams.main(["--study", str(study), *tiny_args, "--trainer.limit_train_batches", "8"])
+    rows = json.loads((out / "hparams.json").read_text())["rows"]
+    assert [r["value"] for r in rows] == ["-", "1e30", "0.01"]
+    assert "loss became" in rows[1]["diverged"] and not rows[2].get("diverged")
+    assert "diverged" in (out / "table.md").read_text()

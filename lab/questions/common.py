@@ -58,12 +58,21 @@ def smoke_overrides() -> list[str]:
     ]  # fmt: skip
 
 
-def fit(config: str | list[str], run_name: str, overrides: list[str], cli_args: list[str], test: bool = True):
+def fit(
+    config: str | list[str],
+    run_name: str,
+    overrides: list[str],
+    cli_args: list[str],
+    test: bool = True,
+    exit_on_error: bool = True,
+):
     """Train experiments/<config>.yaml (several: later ones override) through the same CLI as
     `python -m lab fit`; return the LabCLI.
 
     ``cli_args`` are the user's pass-through arguments (e.g. --trainer.accelerator gpu), applied last.
+    ``exit_on_error=False`` lets a LabError reach the caller instead of ending the process.
     """
+    from lab.cli import build_cli
     from lab.cli import main as cli_main
 
     configs = [config] if isinstance(config, str) else config
@@ -72,7 +81,7 @@ def fit(config: str | list[str], run_name: str, overrides: list[str], cli_args: 
         "--run.name", run_name, "--run.group", run_name.split("/")[0], "--run.test_after_fit", str(test).lower(),
         *smoke_overrides(), *overrides, *cli_args,
     ]  # fmt: skip
-    return cli_main(args)
+    return cli_main(args) if exit_on_error else build_cli(args)
 
 
 def base_parser(description: str):

@@ -24,8 +24,11 @@ def summarise(hparams: dict, deeper: dict | None) -> dict:
     summary = {}
     for name, best in hparams["best"].items():
         sweep = sorted(
-            (r["lr"], r["val_acc"]) for r in hparams["rows"] if r["network"] == name and r["factor"] == "learning rate"
+            (r["lr"], r["val_acc"])
+            for r in hparams["rows"]
+            if r["network"] == name and r["factor"] == "learning rate" and not r.get("diverged")
         )
+        diverged = [r["value"] for r in hparams["rows"] if r["network"] == name and r.get("diverged")]
         entry = {
             "parameters": best["parameters"],
             "best_setting": f"{best['factor']} = {best['value']}",
@@ -35,6 +38,7 @@ def summarise(hparams: dict, deeper: dict | None) -> dict:
             "lr_sweep": sweep,
             "lr_sensitivity_pts": 100 * (max(v for _, v in sweep) - min(v for _, v in sweep)) if sweep else None,
             "run_dir": best["run_dir"],
+            "diverged": diverged,
         }
         if deeper:
             by_variant = {r["variant"]: r for r in deeper["rows"] if r["network"] == name}
@@ -65,6 +69,9 @@ def explain(s: dict) -> str:
             f"{mlp['lr_sensitivity_pts']:.1f} points (best at lr {mlp['best_lr_in_sweep']:g}) and that of ConvNet "
             f"{cnn['lr_sensitivity_pts']:.1f} points (best at lr {cnn['best_lr_in_sweep']:g})."
         )
+    for name, e in (("TwoLayerNet", mlp), ("ConvNet", cnn)):
+        if e["diverged"]:
+            text += f" {name} diverged (the loss became infinite) at: {', '.join(e['diverged'])}."
     if "deeper_gain_pts" in mlp and "deeper_gain_pts" in cnn:
         text += (
             f" Adding two layers changed mean test accuracy by {mlp['deeper_gain_pts']:+.1f} points for TwoLayerNet "

@@ -21,6 +21,7 @@ import yaml
 from lightning.pytorch.tuner import Tuner
 
 from lab.cli import build_cli
+from lab.errors import NonFiniteLossError
 from lab.models import count_parameters
 from lab.questions.common import EXPERIMENTS, base_parser, fit, new_run_dir, run_main, smoke_overrides, write_json
 from lab.viz.curves import plot_curves
@@ -30,8 +31,8 @@ from lab.viz.style import figure, save
 STUDY = EXPERIMENTS / "hparams_study.yaml"
 
 
-def load_study(full: bool) -> dict:
-    study = yaml.safe_load(STUDY.read_text())
+def load_study(full: bool, path: Path = STUDY) -> dict:
+    study = yaml.safe_load(path.read_text())
     runs = {("base", "-"): []}
     for factor, values in study["default"].items():
         for value, overrides in values.items():
@@ -67,6 +68,10 @@ def table(rows: list[dict]) -> str:
     ]
     for r in rows:
         mark = " **(best)**" if r.get("best") else ""
+        if r.get("diverged"):
+            lines.append(f"| {r['network']} | {r['factor']} | {r['value']} | diverged (loss became inf/NaN) | – | – | "
+                         f"{r['seconds']:.0f} | – |")  # fmt: skip
+            continue
         lines.append(
             f"| {r['network']} | {r['factor']} | {r['value']}{mark} | {100 * r['val_acc']:.2f} | "
             f"{100 * r['test_acc']:.2f} | {r['epochs']} | {r['seconds']:.0f} | {r['parameters']:,} |"
@@ -92,6 +97,7 @@ def plot_acc_vs_lr(rows: list[dict], path: Path) -> None:
         points = sorted(
             (float(r["value"]), 100 * r["val_acc"])
             for r in rows
+            if not r.get("diverged")
             if r["network"] == name and r["factor"] == "learning rate"
         )
         if points:
@@ -106,10 +112,13 @@ def plot_acc_vs_lr(rows: list[dict], path: Path) -> None:
 def main(argv: list[str] | None = None) -> Path:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also run the larger grid (FULL=1)")
+    parser.add_argument(
+        "--study", type=Path, default=STUDY, help="the study's YAML (default: experiments/hparams_study.yaml)"
+    )
     parser.add_argument("--networks", nargs="+", default=None, help="subset of the study's networks")
     parser.add_argument("--factors", nargs="+", default=None, help="subset of the study's factors (base always runs)")
     args, cli_args = parser.parse_known_args(argv)
-    study = load_study(args.full)
+    study = load_study(args.full, args.study)
     networks = {k: v for k, v in study["networks"].items() if not args.networks or k in args.networks}
     if not networks:
         parser.error(f"--networks must name some of {list(study['networks'])}")
@@ -126,7 +135,16 @@ def main(argv: list[str] | None = None) -> Path:
     for (name, config), ((factor, value), overrides) in itertools.product(networks.items(), study["runs"].items()):
         run_name = f"hparams/{config}/{factor}={value}".replace(" ", "_")
         start = time.perf_counter()
-        cli = fit(config, run_name, ["--trainer.max_epochs", epochs, *overrides], cli_args)
+        try:
+            cli = fit(config, run_name, ["--trainer.max_epochs", epochs, *overrides], cli_args, exit_on_error=False)
+        except NonFiniteLossError as exc:  # a diverging setting is a result of the study, not its end
+            print(f"[hparams] {name} {factor}={value} diverged: {exc}")
+            rows.append(
+                {"network": name, "factor": factor, "value": value, "overrides": overrides, "val_acc": 0.0,
+                 "test_acc": math.nan, "epochs": 0, "seconds": time.perf_counter() - start, "parameters": 0,
+                 "lr": None, "run_dir": None, "config": config, "diverged": str(exc)}
+            )  # fmt: skip
+            continue
         seconds = time.perf_counter() - start
         metrics = read_epoch_metrics(cli.trainer.log_dir)
         rows.append({
@@ -139,12 +157,16 @@ def main(argv: list[str] | None = None) -> Path:
         curves[(name, factor, value)] = metrics
     best = {}
     for name in networks:
-        candidates = [r for r in rows if r["network"] == name]
+        candidates = [r for r in rows if r["network"] == name and not r.get("diverged")]
         winner = max(candidates, key=lambda r: r["val_acc"])  # validation only, never test
         winner["best"] = True
         best[name] = winner
     lr_spread = {
-        name: [100 * r["val_acc"] for r in rows if r["network"] == name and r["factor"] == "learning rate"]
+        name: [
+            100 * r["val_acc"]
+            for r in rows
+            if r["network"] == name and r["factor"] == "learning rate" and not r.get("diverged")
+        ]
         for name in networks
     }
     plot_acc_vs_lr(rows, out / "acc_vs_lr.png")
