@@ -31,10 +31,14 @@ def test_bn_question_prints_figure1_lines_and_writes_results(results_root, capsy
     assert (run_dir / "loss_curve.png").stat().st_size > 10_000
 
 
-def test_runs_never_overwrite_and_latest_moves(results_root):
+def test_runs_never_overwrite_and_latest_moves_only_when_published(results_root):
     first, second = common.new_run_dir("q"), common.new_run_dir("q")
     assert first != second and first.is_dir() and second.is_dir()
-    assert (results_root / "q" / "latest").resolve() == second.resolve()
+    assert not (results_root / "q" / "latest").exists()  # nothing finished yet
+    common.publish(first)
+    assert (results_root / "q" / "latest").resolve() == first.resolve()
+    common.new_run_dir("q")  # a run that fails later leaves latest alone
+    assert (results_root / "q" / "latest").resolve() == first.resolve()
 
 
 @pytest.fixture

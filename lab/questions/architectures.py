@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from lab.models import ConvNet, TwoLayerNet, count_parameters
-from lab.questions.common import new_run_dir, run_main, write_json
+from lab.questions.common import new_run_dir, publish, run_main, write_json
 from lab.viz.layers import layer_table, markdown_table
 
 INPUT_SHAPE = (3, 32, 32)
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> Path:
     (out / "architectures.md").write_text("\n".join(text))
     write_json(out / "architectures.json", result)
     print("\n".join(text) + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

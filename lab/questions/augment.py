@@ -18,7 +18,7 @@ from torchvision.io import decode_image, read_file
 from lab.data.augment import AugmentConfig, BatchAugment
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.paths import find_dataset
-from lab.questions.common import base_parser, fit, new_run_dir, run_main, write_json
+from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
 from lab.viz.curves import plot_curves
 from lab.viz.metrics import read_epoch_metrics
 from lab.viz.style import figure, save
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> Path:
     (out / "gap.md").write_text(gap_table(rows))
     write_json(out / "augment.json", {"rows": rows, "curves": curves})
     print(gap_table(rows) + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import yaml
 
 from lab.cli import build_cli
 from lab.errors import LabError
-from lab.questions.common import base_parser, fit, new_run_dir, run_main, write_json
+from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
 from lab.viz.confusion import confusion_matrix, draw_confusion
 from lab.viz.metrics import read_epoch_metrics
 from lab.viz.style import figure, save
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> Path:
     write_json(out / "best.json", result)
     print(f"test accuracy {100 * test_acc:.2f}% on {len(labels)} images; checkpoint {result['checkpoint']}")
     print(f"results: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 
 from lab.numpy_bn import ToyMLP, make_regression_data
-from lab.questions.common import new_run_dir, run_main, smoke, write_json
+from lab.questions.common import new_run_dir, publish, run_main, smoke, write_json
 from lab.viz.style import figure, save
 
 
@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     ax.legend()
     ax.grid(alpha=0.3)
     save(fig, out / "loss_curve.png", "Toy MLP with NumPy batch norm: training loss per iteration")
+    publish(out)
     print(f"results: {out}")
 
 

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 from lab.data import CIFAR10DataModule
-from lab.questions.common import new_run_dir, run_main, write_json
+from lab.questions.common import new_run_dir, publish, run_main, write_json
 from lab.viz.samples import sample_grid
 
 VEHICLES = {"airplane", "automobile", "ship", "truck"}
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> Path:
     (out / "classes.md").write_text(text)
     write_json(out / "classes.json", {**f, "description": describe(f)})
     print(text + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

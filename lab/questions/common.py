@@ -18,7 +18,8 @@ def smoke() -> bool:
 
 
 def new_run_dir(question: str, root: Path | None = None) -> Path:
-    """results/<question>/<timestamp>[-k]/, never an existing folder; results/<question>/latest points to it."""
+    """results/<question>/<timestamp>[-k]/, never an existing folder. ``publish`` points `latest` at it
+    once the question has finished, so `latest` never names a half-written run."""
     base = (root or RESULTS_ROOT) / question
     base.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S") + ("-smoke" if smoke() else "")
@@ -30,8 +31,13 @@ def new_run_dir(question: str, root: Path | None = None) -> Path:
         except FileExistsError:
             k += 1
             run_dir = base / f"{stamp}-{k}"
-    latest = base / "latest"
-    tmp = base / f".latest-{os.getpid()}"
+    return run_dir
+
+
+def publish(run_dir: Path) -> Path:
+    """Point results/<question>/latest at a finished run folder (atomically)."""
+    latest = run_dir.parent / "latest"
+    tmp = run_dir.parent / f".latest-{os.getpid()}"
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(run_dir.name)
     os.replace(tmp, latest)  # atomic: readers never see a missing link

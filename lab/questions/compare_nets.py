@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lab.errors import LabError
 from lab.questions import common
-from lab.questions.common import new_run_dir, run_main, write_json
+from lab.questions.common import new_run_dir, publish, run_main, write_json
 from lab.viz.metrics import read_epoch_metrics
 from lab.viz.style import figure, save
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> Path:
     (out / "compare.md").write_text(text)
     write_json(out / "compare.json", s)
     print(text + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lab.models import count_parameters
 from lab.questions import common
-from lab.questions.common import base_parser, fit, new_run_dir, run_main, write_json
+from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
 from lab.viz.curves import plot_curves
 from lab.viz.metrics import read_epoch_metrics
 
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> Path:
     write_json(out / "deeper.json", {"rows": rows})
     plot_curves(curves, out / "curves.png", "Original vs +2 layers (seed 0)")
     print(text + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import statistics
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.questions.common import base_parser, fit, new_run_dir, run_main, write_json
+from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
 from lab.questions.pretrain import TARGET
 from lab.viz.metrics import read_epoch_metrics
 from lab.viz.style import figure, save
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> Path:
     (out / "table.md").write_text(text)
     write_json(out / "finetune.json", {"rows": rows, "checkpoint": str(args.checkpoint)})
     print(text + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

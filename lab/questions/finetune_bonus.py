@@ -24,7 +24,7 @@ from lab.errors import LabError
 from lab.models import ConvNet
 from lab.models.transfer import read_backbone_state
 from lab.questions import common
-from lab.questions.common import new_run_dir, run_main, write_json
+from lab.questions.common import new_run_dir, publish, run_main, write_json
 from lab.viz.confusion import confusion_matrix, draw_confusion
 from lab.viz.style import figure, save
 
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> Path:
         "confusion_matrix": matrix.tolist(), "classes": list(dm.classes),
     })  # fmt: skip
     print(f"silhouette {scores}; accuracy after fine-tuning {100 * accuracy:.2f}%\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

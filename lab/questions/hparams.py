@@ -23,7 +23,16 @@ from lightning.pytorch.tuner import Tuner
 from lab.cli import build_cli
 from lab.errors import NonFiniteLossError
 from lab.models import count_parameters
-from lab.questions.common import EXPERIMENTS, base_parser, fit, new_run_dir, run_main, smoke_overrides, write_json
+from lab.questions.common import (
+    EXPERIMENTS,
+    base_parser,
+    fit,
+    new_run_dir,
+    publish,
+    run_main,
+    smoke_overrides,
+    write_json,
+)
 from lab.viz.curves import plot_curves
 from lab.viz.metrics import read_epoch_metrics
 from lab.viz.style import figure, save
@@ -181,7 +190,7 @@ def main(argv: list[str] | None = None) -> Path:
     })  # fmt: skip
     (out / "table.md").write_text(table(rows))
     print(table(rows) + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.questions.common import base_parser, fit, new_run_dir, run_main, write_json
+from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
 from lab.viz.curves import plot_curves
 from lab.viz.metrics import read_epoch_metrics
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> Path:
     write_json(out / "lr_curves.json", {"rows": rows, "curves": curves})
     (out / "table.md").write_text(table(rows))
     print(table(rows) + f"\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":

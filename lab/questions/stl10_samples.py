@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from lab.data import STL10SubsetDataModule
-from lab.questions.common import new_run_dir, run_main, write_json
+from lab.questions.common import new_run_dir, publish, run_main, write_json
 from lab.viz.samples import sample_grid
 
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> Path:
         }
     write_json(out / "counts.json", {"classes": list(dm.classes), "counts": counts})
     print(f"{counts}\nresults: {out}")
-    return out
+    return publish(out)
 
 
 if __name__ == "__main__":
