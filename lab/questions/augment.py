@@ -50,20 +50,20 @@ def augmentation_figure(image: torch.Tensor, path: Path, samples: int = 5, seed:
     generator = torch.Generator().manual_seed(seed)
     position = replace(POSITION, translate=max(1, min(image.shape[1:]) // 8))
     rows = {
-        f"position: flip, shift ±{position.translate} px, rotate ±{position.rotate:g}°":
+        f"position\nflip, shift ±{position.translate} px,\nrotate ±{position.rotate:g}°":
             BatchAugment(position).position(batch, generator),
-        f"colour: brightness ±{COLOUR.brightness:.0%}, contrast ±{COLOUR.contrast:.0%}, "
+        f"colour\nbrightness ±{COLOUR.brightness:.0%}, contrast ±{COLOUR.contrast:.0%},\n"
         f"saturation ±{COLOUR.saturation:.0%}, hue ±{COLOUR.hue:g} turn":
             BatchAugment(COLOUR).colour(batch, generator),
     }  # fmt: skip
-    fig, axes = figure(len(rows), samples + 1, size=(2.3 * (samples + 1), 2.6 * len(rows)))
+    fig, axes = figure(len(rows), samples + 1, size=(2.3 * (samples + 1) + 1.5, 2.6 * len(rows)))
     for r, (label, augmented) in enumerate(rows.items()):
         axes[r, 0].imshow(image.permute(1, 2, 0).numpy())
         axes[r, 0].set_title("original", fontsize=9)
+        axes[r, 0].set_ylabel(label, fontsize=9)
         for c in range(samples):
             axes[r, c + 1].imshow(augmented[c].permute(1, 2, 0).clamp(0, 1).numpy())
             axes[r, c + 1].set_title(f"sample {c + 1}", fontsize=9)
-        axes[r, samples // 2 + 1].set_xlabel(label, fontsize=10)
         for ax in axes[r]:
             ax.set_xticks([])
             ax.set_yticks([])
