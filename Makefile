@@ -11,10 +11,15 @@ STRATEGY ?= auto
 DEVICES ?= auto
 SEEDS ?= 3
 ARGS ?=
+RESULTS := $(or $(LAB_RESULTS_DIR),results)
+# make all: target:results folder, in the order of the two texts
+ALL := cifar10-classes:cifar10_classes architectures:architectures hparams:hparams deeper:deeper \
+	compare-nets:compare_nets stl10-samples:stl10_samples finetune:finetune finetune-bonus:finetune_bonus \
+	bn:bn lr-curves:lr_curves augment:augment best:best
 RUN := $(BIN)/python -m lab
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bench-cpu bn lr-curves augment best cifar10-classes architectures hparams deeper compare-nets stl10-samples cifar10-convnet finetune finetune-bonus wandb-sync clean
+.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bench-cpu bn lr-curves augment best cifar10-classes architectures hparams deeper compare-nets stl10-samples cifar10-convnet finetune finetune-bonus all report readme wandb-sync clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -98,6 +103,21 @@ bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 
 bench-cpu: $(STAMP) ## time-to-accuracy of the CNN (fast90, fast300 x 3 seeds, best x 1), ~40 min
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
+
+all: $(STAMP) ## every question in order (done ones skipped unless FORCE=1), then the report; ~95 min on 2 CPU cores
+	@start=$$(date +%s); \
+	for pair in $(ALL); do target=$${pair%%:*}; folder=$${pair##*:}; \
+	  if [ -z "$(FORCE)" ] && [ -e "$(RESULTS)/$$folder/latest" ]; then \
+	    echo "[all] $$target: done ($(RESULTS)/$$folder/latest), skipped; FORCE=1 reruns it"; \
+	  else echo "[all] $$target"; $(MAKE) --no-print-directory $$target || exit $$?; fi; \
+	done; \
+	$(MAKE) --no-print-directory report && echo "[all] finished in $$(( $$(date +%s) - start )) s"
+
+report: $(STAMP) ## results/REPORT.md + self-contained REPORT.html from the latest results (missing ones listed)
+	$(BIN)/python -m lab.report --results $(RESULTS)
+
+readme: $(STAMP) ## rewrite README's result sections from the latest results
+	$(BIN)/python -m lab.report.readme --results $(RESULTS)
 
 wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ (needs `wandb login`)
 	@runs=$$(find runs -type d -name 'offline-run-*' 2>/dev/null); \

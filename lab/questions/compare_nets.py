@@ -112,9 +112,14 @@ def main(argv: list[str] | None = None) -> Path:
         title="sensitivity to learning rate", xlabel="peak learning rate (log scale)", ylabel="best val acc (%)"
     )
     axes[2].set_xscale("log")
+    if not any(e["lr_sweep"] for e in s.values()):
+        axes[2].text(
+            0.5, 0.5, "no learning-rate sweep\nin this study", ha="center", va="center", transform=axes[2].transAxes
+        )
     for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
     save(fig, out / "compare.png", "TwoLayerNet vs ConvNet on CIFAR-10")
     lines = [
         "| network | parameters | best setting | best val acc (%) | its test acc (%) | best lr in sweep | "
@@ -124,9 +129,10 @@ def main(argv: list[str] | None = None) -> Path:
     for name, e in s.items():
         gain = f"{e['deeper_gain_pts']:+.1f}" if "deeper_gain_pts" in e else "not run"
         sens = f"{e['lr_sensitivity_pts']:.1f}" if e["lr_sensitivity_pts"] is not None else "–"
+        best_lr = f"{e['best_lr_in_sweep']:g}" if e["best_lr_in_sweep"] is not None else "no sweep"
         lines.append(
             f"| {name} | {e['parameters']:,} | {e['best_setting']} | {100 * e['best_val_acc']:.2f} | "
-            f"{100 * e['best_test_acc']:.2f} | {e['best_lr_in_sweep']:g} | {sens} | {gain} |"
+            f"{100 * e['best_test_acc']:.2f} | {best_lr} | {sens} | {gain} |"
         )
     text = "# TwoLayerNet vs ConvNet\n\n" + "\n".join(lines) + "\n\n" + explain(s) + "\n"
     (out / "compare.md").write_text(text)

@@ -114,7 +114,10 @@ def plot_acc_vs_lr(rows: list[dict], path: Path) -> None:
     ax.set_xscale("log")
     ax.set(xlabel="peak learning rate (SGD + one-cycle, log scale)", ylabel="best validation accuracy (%)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no learning-rate factor in this study", ha="center", va="center", transform=ax.transAxes)
     save(fig, path, "Validation accuracy against learning rate")
 
 

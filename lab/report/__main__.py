@@ -1,0 +1,3 @@
+from lab.report.build import main
+
+main()
