@@ -19,11 +19,11 @@ ALL := cifar10-classes:cifar10_classes architectures:architectures hparams:hpara
 RUN := $(BIN)/python -m lab
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bench-cpu bn lr-curves augment best cifar10-classes architectures hparams deeper compare-nets stl10-samples cifar10-convnet finetune finetune-bonus all report readme wandb-sync clean
+.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bench-memory bench-cpu bn lr-curves augment best cifar10-classes architectures hparams deeper compare-nets stl10-samples cifar10-convnet finetune finetune-bonus all report readme wandb-sync clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  switches: ACCELERATOR=$(ACCELERATOR) CONFIG=$(CONFIG) ARGS='$(ARGS)'"
+	@echo "  switches: ACCELERATOR=$(ACCELERATOR) CONFIG=$(CONFIG) STRATEGY=$(STRATEGY) DEVICES=$(DEVICES) SEEDS=$(SEEDS) FULL= FORCE= RESUME= ARGS='$(ARGS)'"
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,10 @@ setup: $(STAMP) ## create .venv from requirements.txt (every other target does t
 demo: $(STAMP) ## train LeNet-5 on CIFAR-10 (10 epochs, ~2 min on 2 CPU cores), test it, print the run folder
 	$(RUN) fit --config experiments/demo.yaml --trainer.accelerator $(ACCELERATOR) --run.test_after_fit true $(ARGS)
 
-train: $(STAMP) ## train any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3"
+train: $(STAMP) ## train any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3" (RESUME=1 continues the last run)
 	$(RUN) fit --config experiments/$(CONFIG).yaml --trainer.accelerator $(ACCELERATOR) \
-		--trainer.strategy $(STRATEGY) --trainer.devices $(DEVICES) --run.test_after_fit true $(ARGS)
+		--trainer.strategy $(STRATEGY) --trainer.devices $(DEVICES) --run.test_after_fit true \
+		$(if $(RESUME),--ckpt_path last) $(ARGS)
 
 test: $(STAMP) ## run the test suite (pytest, tiny generated data)
 	$(BIN)/python -m pytest -q tests
@@ -93,13 +94,16 @@ augment: $(STAMP) ## assignment 2 task 2d: augmentations on Lenna + train-val ga
 best: $(STAMP) ## assignment 2 task 2e: the improved CNN, ~20 min on 2 CPU cores -> results/best/
 	$(BIN)/python -m lab.questions.best --trainer.accelerator $(ACCELERATOR) $(ARGS)
 
-bench: bench-overhead bench-bn ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate: ~40 min)
+bench: bench-overhead bench-bn bench-memory ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate: ~40 min)
 
 bench-overhead: $(STAMP) ## Lightning Trainer vs a bare PyTorch loop, one ConvNet epoch
 	$(BIN)/python -m benchmarks.bench_overhead
 
 bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 	$(BIN)/python -m benchmarks.bench_numpy_bn
+
+bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k images (~2 min)
+	$(BIN)/python -m benchmarks.bench_memory
 
 bench-cpu: $(STAMP) ## time-to-accuracy of the CNN (fast90, fast300 x 3 seeds, best x 1), ~40 min
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
@@ -119,9 +123,9 @@ report: $(STAMP) ## results/REPORT.md + self-contained REPORT.html from the late
 readme: $(STAMP) ## rewrite README's result sections from the latest results
 	$(BIN)/python -m lab.report.readme --results $(RESULTS)
 
-wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ (needs `wandb login`)
-	@runs=$$(find runs -type d -name 'offline-run-*' 2>/dev/null); \
-	if [ -z "$$runs" ]; then echo "no offline W&B runs under runs/"; else $(BIN)/wandb sync $$runs; fi
+wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ and results/ (needs `wandb login`)
+	@runs=$$(find runs $(RESULTS) -type d -name 'offline-run-*' 2>/dev/null); \
+	if [ -z "$$runs" ]; then echo "no offline W&B runs under runs/ or $(RESULTS)/"; else $(BIN)/wandb sync $$runs; fi
 
 clean: ## remove caches (never runs/, results/ or checkpoints/)
 	rm -rf .pytest_cache .ruff_cache

@@ -10,12 +10,16 @@ import sys
 from pathlib import Path
 
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI, SaveConfigCallback
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from lab.callbacks.epoch_seed import SeedEachEpoch
 from lab.data.base import InMemoryImageDataModule
 from lab.errors import LabError
-from lab.loggers import RunConfig, build_loggers, wandb_run_dir
+from lab.loggers import RunConfig, build_loggers, finish_wandb, wandb_run_dir
+from lab.models.transfer import check_checkpoint_fits
 from lab.module import ClassifierModule
+from lab.resume import Resume, find_resume, keep_earlier_metrics
+from lab.run_record import RecordRun
 
 
 class LabCLI(LightningCLI):
@@ -41,17 +45,54 @@ class LabCLI(LightningCLI):
         configs = self._get(self.config, "config") or []
         return Path(str(configs[-1])).stem if configs else "default"
 
+    def _tags(self) -> list[str]:
+        """W&B tags: the network, the dataset and the seed of this run."""
+        backbone = getattr(self.model, "backbone", None)
+        dataset = type(self.datamodule).__name__.removesuffix("DataModule").removesuffix("Subset").lower()
+        tags = [f"dataset:{dataset}", f"seed:{self._get(self.config, 'seed_everything')}"]
+        return ([f"network:{type(backbone).__name__}"] if backbone is not None else []) + tags
+
+    def _resume(self) -> Resume | None:
+        """`fit --ckpt_path last`: the run folder to continue (see lab/resume.py)."""
+        if self.subcommand != "fit" or self._get(self.config, "ckpt_path") != "last":
+            return None
+        return find_resume(self._get(self.config_init, "run").root, self._run_name())
+
     def instantiate_trainer(self, **kwargs):
         trainer_cfg = self._get(self.config_init, "trainer")
+        self.resume = self._resume()
+        seed = self._get(self.config, "seed_everything")
+        callbacks = trainer_cfg.get("callbacks") or []
+        callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
         if trainer_cfg.get("logger") is None and not trainer_cfg.get("fast_dev_run"):
-            kwargs["logger"] = build_loggers(self._get(self.config_init, "run"), self._run_name())
-            callbacks = trainer_cfg.get("callbacks") or []
-            callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-            kwargs["callbacks"] = [*callbacks, LearningRateMonitor(logging_interval="epoch")]
+            resume = self.resume
+            if resume:
+                keep_earlier_metrics(resume)
+                print(f"[lab] resuming {resume.run_dir} from {resume.checkpoint.name}")
+            kwargs["logger"] = build_loggers(
+                self._get(self.config_init, "run"), self._run_name(), self._tags(),
+                version=resume.version if resume else None, wandb_id=resume.wandb_id if resume else None,
+            )  # fmt: skip
+            callbacks.append(LearningRateMonitor(logging_interval="epoch"))
+        if isinstance(seed, int) and not isinstance(seed, bool):
+            callbacks.append(SeedEachEpoch(seed))  # epoch k's randomness depends on (seed, k) only
+        kwargs["callbacks"] = callbacks
         trainer = super().instantiate_trainer(**kwargs)
         if trainer_cfg.get("fast_dev_run"):  # a smoke run leaves no checkpoint behind
             trainer.callbacks = [c for c in trainer.callbacks if not isinstance(c, ModelCheckpoint)]
+        for callback in trainer.callbacks:
+            if isinstance(callback, RecordRun) and self.resume:
+                callback.resume_index = self.resume.index
         return trainer
+
+    def _prepare_subcommand_kwargs(self, subcommand: str) -> dict:
+        kwargs = super()._prepare_subcommand_kwargs(subcommand)
+        if getattr(self, "resume", None) and kwargs.get("ckpt_path") == "last":
+            kwargs["ckpt_path"] = str(self.resume.checkpoint)
+        ckpt = kwargs.get("ckpt_path")
+        if ckpt and ckpt not in ("last", "best", "hpc", "registry") and hasattr(self.model, "backbone"):
+            check_checkpoint_fits(self.model.backbone, ckpt)  # a clear error, not a load_state_dict traceback
+        return kwargs
 
     def after_fit(self) -> None:
         run: RunConfig = self._get(self.config_init, "run")
@@ -60,14 +101,23 @@ class LabCLI(LightningCLI):
             best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None)
         self.print_summary()
+        finish_wandb(self.trainer.loggers)
 
     def after_test(self) -> None:
         self.print_summary()
+        finish_wandb(self.trainer.loggers)
+
+    def after_validate(self) -> None:
+        finish_wandb(self.trainer.loggers)
+
+    def after_predict(self) -> None:
+        finish_wandb(self.trainer.loggers)
 
     def _metrics(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.trainer.callback_metrics.items() if v.numel() == 1}
 
     def print_summary(self) -> None:
+        log_dir = self.trainer.log_dir if self.trainer.loggers else None  # a collective under DDP: every rank
         if not self.trainer.is_global_zero:
             return
         metrics = {**getattr(self, "_fit_metrics", {}), **self._metrics()}
@@ -76,7 +126,7 @@ class LabCLI(LightningCLI):
             if key in metrics:
                 lines.append(f"{key:<10} {metrics[key]:.4f}")
         if self.trainer.loggers:
-            lines.append(f"run dir    {self.trainer.log_dir}")
+            lines.append(f"run dir    {log_dir}")
         ckpt = self.trainer.checkpoint_callback
         if ckpt is not None and ckpt.best_model_path:
             lines.append(f"best ckpt  {ckpt.best_model_path}")
@@ -97,7 +147,7 @@ def build_cli(args: list[str], run: bool = True, save_config: bool = True) -> La
         seed_everything_default=0,
         trainer_defaults={"default_root_dir": "runs"},
         save_config_kwargs={"overwrite": False},
-        save_config_callback=SaveConfigCallback if save_config else None,
+        save_config_callback=RecordRun if save_config else None,
         args=args,
         run=run,
     )

@@ -47,9 +47,12 @@ def resolve_wandb_mode(requested: WandbMode) -> Literal["online", "offline", "di
     return "online" if _logged_in() else "offline"
 
 
-def build_loggers(run: RunConfig, name: str, tags: list[str] | None = None) -> list[Logger]:
-    """CSVLogger first (its folder is the run folder), then a WandbLogger writing inside it."""
-    csv = CSVLogger(save_dir=run.root, name=name)
+def build_loggers(
+    run: RunConfig, name: str, tags: list[str] | None = None, version: int | None = None, wandb_id: str | None = None
+) -> list[Logger]:
+    """CSVLogger first (its folder is the run folder), then a WandbLogger writing inside it.
+    ``version``/``wandb_id``: reopen an existing run folder and W&B run (resuming)."""
+    csv = CSVLogger(save_dir=run.root, name=name, version=version)
     run_dir = Path(csv.log_dir)  # fixes version_N now, so both loggers share one folder
     run_dir.mkdir(parents=True, exist_ok=True)
     loggers: list[Logger] = [csv]
@@ -64,6 +67,7 @@ def build_loggers(run: RunConfig, name: str, tags: list[str] | None = None) -> l
                 group=run.group or name,
                 tags=sorted(set(run.tags) | set(tags or [])),
                 log_model=mode == "online",
+                **({"id": wandb_id, "resume": "allow"} if wandb_id else {}),
             )
         )
     return loggers
@@ -75,3 +79,36 @@ def wandb_run_dir(loggers: list[Logger]) -> str | None:
         if isinstance(logger, WandbLogger) and logger._experiment is not None:
             return str(Path(logger.experiment.dir).parent)
     return None
+
+
+def finish_wandb(loggers: list[Logger]) -> None:
+    """End this run's W&B run, so that the next fit in the same process starts its own (the
+    WandbLogger would otherwise reuse the active run) and the offline files are complete."""
+    for logger in loggers:
+        if isinstance(logger, WandbLogger) and logger._experiment is not None:
+            logger.experiment.finish()
+
+
+def log_figures(question: str, folder: Path, project: str | None = None) -> str | None:
+    """Log every PNG of a question's results folder as a W&B image, in a run of the question's group
+    (job type "figures"); offline unless logged in. Returns the local W&B run folder, if any."""
+    figures = sorted(folder.glob("*.png"))
+    mode = resolve_wandb_mode("auto")
+    if not figures or mode == "disabled":
+        return None
+    import wandb
+
+    run = wandb.init(
+        project=project or os.environ.get("WANDB_PROJECT", "lab"),
+        group=question,
+        job_type="figures",
+        name=f"{question}/{folder.name}",
+        tags=[f"question:{question}"],
+        dir=str(folder),
+        mode=mode,
+        reinit="create_new",
+    )
+    run.log({f"figures/{path.stem}": wandb.Image(str(path), caption=path.name) for path in figures})
+    local = str(Path(run.dir).parent)
+    run.finish()
+    return local

@@ -14,16 +14,7 @@ from lab.errors import NonFiniteLossError
 from lab.losses import CrossEntropy
 from lab.models.base import Backbone
 from lab.models.transfer import LoadOrder, load_pretrained
-
-
-def _built_by_cli() -> bool:
-    """LightningCLI records the backbone's config itself; only a module built in Python must not
-    pickle the backbone object into its hyperparameters."""
-    try:
-        from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
-    except ImportError:  # pragma: no cover - older/newer Lightning
-        return False
-    return _given_hyperparameters.get() is not None
+from lab.run_record import built_by_cli
 
 
 class ClassifierModule(L.LightningModule):
@@ -78,7 +69,8 @@ class ClassifierModule(L.LightningModule):
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
         if not 0 < warmup_fraction < 1:
             raise ValueError(f"warmup_fraction must be in (0, 1), got {warmup_fraction}")
-        self.save_hyperparameters(ignore=None if _built_by_cli() else ["backbone"])
+        by_cli = built_by_cli()  # then the CLI logs the whole config once (lab/run_record.py)
+        self.save_hyperparameters(ignore=None if by_cli else ["backbone"], logger=not by_cli)
         self.backbone = backbone
         if pretrained:
             if not isinstance(backbone, Backbone):

@@ -66,6 +66,29 @@ def test_test_and_predict_from_checkpoint(base_args, tmp_path):
     assert predictions.shape == (40,) and predictions.min() >= 0 and predictions.max() <= 9
 
 
+def test_checkpoint_of_another_network_or_class_count_lists_the_keys(base_args, tiny_stl10, tmp_path, capsys):
+    from lab.models import TwoLayerNet
+
+    foreign = tmp_path / "twolayer_weights.ckpt"  # no hyperparameters: Lightning cannot rebuild its network
+    torch.save({"state_dict": {f"backbone.{k}": v for k, v in TwoLayerNet().state_dict().items()}}, foreign)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["test", *base_args, "--ckpt_path", str(foreign)])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "does not fit ConvNet" in err and "Traceback" not in err
+    assert "features.c1.0.weight: missing from checkpoint" in err and "hidden.1.weight: unexpected" in err
+
+    main(["fit", *base_args, "--trainer.max_epochs", "1", "--run.name", "trained"])
+    ckpt = tmp_path / "runs/trained/version_0/checkpoints/last.ckpt"
+    before = ckpt.read_bytes()
+    stl = ["--config", "experiments/stl10.yaml", "--data.init_args.data_dir", str(tiny_stl10),
+           "--data.init_args.val_size", "20", "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
+           "--run.root", str(tmp_path / "runs"), "--run.wandb", "disabled"]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(["test", *stl, "--ckpt_path", str(ckpt)])  # a 10-class checkpoint into the 5-class model
+    assert "output.weight: checkpoint (10, 84) vs network (5, 84)" in capsys.readouterr().err
+    assert ckpt.read_bytes() == before  # nothing written over
+
+
 def test_print_config_shows_class_paths(base_args, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", *base_args, "--print_config"])

@@ -54,7 +54,8 @@ class TimeToAccuracy(L.Callback):
                     logger.log_metrics({f"time_to/acc_{key}": point["train_seconds"]}, step=trainer.global_step)
 
     def on_train_end(self, trainer, pl_module):
-        if trainer.is_global_zero and trainer.log_dir:
+        log_dir = trainer.log_dir  # on every rank: a collective under DDP
+        if trainer.is_global_zero and log_dir:
             summary = {"monitor": self.monitor, "reached": self.reached, "history": self.history}
-            Path(trainer.log_dir).mkdir(parents=True, exist_ok=True)
-            (Path(trainer.log_dir) / "time_to_accuracy.json").write_text(json.dumps(summary, indent=2) + "\n")
+            Path(log_dir).mkdir(parents=True, exist_ok=True)
+            (Path(log_dir) / "time_to_accuracy.json").write_text(json.dumps(summary, indent=2) + "\n")

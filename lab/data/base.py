@@ -7,11 +7,15 @@ augments (training only) and normalizes there, on the whole batch at once.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lab.data.augment import AugmentConfig, BatchAugment
+from lab.run_record import built_by_cli
 
 
 class TensorBatches(Dataset):
@@ -30,6 +34,23 @@ class TensorBatches(Dataset):
     def __getitems__(self, indices: list[int]):
         index = torch.as_tensor(indices)
         return self.images[index], self.labels[index]
+
+
+class EpochShuffle(Sampler[int]):
+    """A new order every epoch that depends on (training seed, epoch) only, never on the global RNG:
+    a run resumed at epoch k draws epoch k's order exactly as an uninterrupted run does (Lightning
+    fetches the first batch of a process before any epoch hook could reseed)."""
+
+    def __init__(self, size: int, epoch: Callable[[], int]):
+        self.size, self.epoch = size, epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        seed = int(os.environ.get("PL_GLOBAL_SEED", "0"))  # set by seed_everything (the CLI's seed)
+        generator = torch.Generator().manual_seed((seed * 100_003 + self.epoch()) % 2**63)
+        return iter(torch.randperm(self.size, generator=generator).tolist())
 
 
 def whole_batch(batch):
@@ -92,7 +113,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
             raise ValueError(f"val_size must be >= 1 (model selection needs a validation split), got {val_size}")
         if train_subset is not None and train_subset < 1:
             raise ValueError(f"train_subset must be >= 1 or null, got {train_subset}")
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=not built_by_cli())  # the CLI logs the whole config once
         self.data_dir = data_dir
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
@@ -139,7 +160,19 @@ class InMemoryImageDataModule(L.LightningDataModule):
 
     def _loader(self, dataset: TensorBatches, batch_size: int, shuffle: bool) -> DataLoader:
         drop_last = shuffle and len(dataset) > batch_size  # no size-1 tail batch for BatchNorm
-        return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, collate_fn=whole_batch)
+        sampler = EpochShuffle(len(dataset), self._training_epoch) if shuffle else None
+        # its own generator: creating an iterator must not draw from the global RNG (augmentation's)
+        return DataLoader(
+            dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last, collate_fn=whole_batch,
+            generator=torch.Generator().manual_seed(0),
+        )  # fmt: skip
+
+    def _training_epoch(self) -> int:
+        """The epoch about to be served: the fit loop's count (right on resume too), else a counter."""
+        if self.trainer is not None:
+            return self.trainer.fit_loop.epoch_progress.current.processed
+        self._epochs_served = getattr(self, "_epochs_served", -1) + 1
+        return self._epochs_served
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, self.batch_size, shuffle=True)

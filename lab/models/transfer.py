@@ -36,7 +36,7 @@ def read_backbone_state(path: str | Path) -> dict[str, torch.Tensor]:
     return prefixed or state
 
 
-def _mismatches(backbone: Backbone, state: dict[str, torch.Tensor]) -> list[str]:
+def _mismatches(backbone: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
     own = backbone.state_dict()
     problems = [f"{k}: missing from checkpoint" for k in own if k not in state]
     problems += [f"{k}: unexpected in checkpoint" for k in state if k not in own]
@@ -46,6 +46,19 @@ def _mismatches(backbone: Backbone, state: dict[str, torch.Tensor]) -> list[str]
         if k in state and state[k].shape != v.shape
     ]
     return problems
+
+
+def check_checkpoint_fits(backbone: torch.nn.Module, path: str | Path) -> None:
+    """Before Lightning loads ``path`` (``--ckpt_path``) into a model with ``backbone``: one error
+    listing every missing, unexpected or differently shaped key, instead of PyTorch's traceback."""
+    problems = _mismatches(backbone, read_backbone_state(path))
+    if problems:
+        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+        raise CheckpointMismatchError(
+            f"checkpoint {path} does not fit {type(backbone).__name__}: " + "; ".join(problems[:10]) + more
+            + ". Give a checkpoint of this network and class count, or the --config/--model.backbone it was trained "
+            "with."
+        )  # fmt: skip
 
 
 def load_then_replace(backbone: Backbone, state: dict[str, torch.Tensor], num_classes: int) -> None:

@@ -41,7 +41,21 @@ def publish(run_dir: Path) -> Path:
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(run_dir.name)
     os.replace(tmp, latest)  # atomic: readers never see a missing link
+    _log_figures(run_dir)
     return run_dir
+
+
+def _log_figures(run_dir: Path) -> None:
+    """The question's figures to W&B (group = question); a W&B failure never loses the results."""
+    from lab.loggers import log_figures
+
+    try:
+        local = log_figures(run_dir.parent.name, run_dir)
+    except Exception as exc:  # noqa: BLE001 - W&B problems must not fail a finished question
+        print(f"[lab] warning: figures not logged to W&B ({type(exc).__name__}: {exc}); results are in {run_dir}")
+        return
+    if local:
+        print(f"[lab] figures logged to W&B run {local}   (upload: make wandb-sync)")
 
 
 def write_json(path: Path, data) -> None:

@@ -1,0 +1,31 @@
+"""Callbacks that only tests use, given to the CLI by class path (--trainer.callbacks+=...)."""
+
+import math
+import time
+from pathlib import Path
+
+from lightning.pytorch.callbacks import Callback
+
+
+class StallOnce(Callback):
+    """At (epoch, batch), write ``flag`` and sleep, so that the test can SIGKILL the process mid-epoch;
+    does nothing once ``flag`` exists (the resumed run, same command, goes on)."""
+
+    def __init__(self, flag: str, epoch: int = 1, batch: int = 2) -> None:
+        self.flag, self.epoch, self.batch = Path(flag), epoch, batch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.current_epoch == self.epoch and batch_idx == self.batch and not self.flag.exists():
+            self.flag.write_text(str(trainer.global_step))
+            time.sleep(600)
+
+
+class PoisonWeights(Callback):
+    """At the start of ``epoch``, set the output layer's weights to NaN (the loss becomes NaN)."""
+
+    def __init__(self, epoch: int = 1) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch:
+            pl_module.backbone.output.weight.data.fill_(math.nan)

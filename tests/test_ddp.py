@@ -1,0 +1,34 @@
+"""Lightning DDP on the CPU (gloo): 2 processes (ddp_spawn), metrics aggregated across ranks."""
+
+import csv
+
+import pytest
+
+from lab.cli import main
+
+
+def _last_logged(run_dir, column):
+    rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
+    return [float(r[column]) for r in rows if r.get(column)][-1]
+
+
+def test_two_process_validation_equals_a_single_process_evaluation(tiny_cifar, tmp_path):
+    common = [
+        "--config", "experiments/lenet.yaml", "--data.init_args.data_dir", str(tiny_cifar),
+        "--data.init_args.val_size", "40", "--data.init_args.batch_size", "16", "--data.init_args.eval_batch_size",
+        "8", "--data.init_args.download", "false", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar",
+        "false", "--run.root", str(tmp_path / "runs"), "--run.wandb", "disabled",
+    ]  # fmt: skip
+    main(["fit", *common, "--run.name", "ddp", "--trainer.max_epochs", "2",
+          "--trainer.strategy", "ddp_spawn", "--trainer.devices", "2"])  # fmt: skip
+    run_dir = tmp_path / "runs" / "ddp" / "version_0"
+    record = (run_dir / "run.json").read_text()
+    assert '"devices": 2' in record and "DDPStrategy" in record
+    ddp_val_acc = _last_logged(run_dir, "val/acc")
+
+    main(["validate", *common, "--run.name", "single", "--trainer.devices", "1",
+          "--ckpt_path", str(run_dir / "checkpoints" / "last.ckpt")])  # fmt: skip
+    single_val_acc = _last_logged(tmp_path / "runs" / "single" / "version_0", "val/acc")
+    # 40 validation images, 20 per rank: the mean over both ranks, not rank 0's 20 alone
+    assert ddp_val_acc == pytest.approx(single_val_acc, abs=1e-6)
+    assert round(single_val_acc * 40) == pytest.approx(single_val_acc * 40, abs=1e-4)

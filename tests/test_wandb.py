@@ -1,0 +1,102 @@
+"""W&B in offline mode: what a run writes locally is what `make wandb-sync` would upload."""
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+BLOCK = 32768  # the offline run file is a LevelDB-style log of protobuf records in 32 KiB blocks
+
+
+def read_records(path: Path) -> list:
+    """The protobuf Records of an offline run-*.wandb file (full, first/middle/last fragments)."""
+    from wandb.proto import wandb_internal_pb2
+
+    data, pos, records, pending = path.read_bytes(), 7, [], b""
+    assert data[:4] == b":W&B", f"{path} is not a W&B transaction log"
+    while pos + 7 <= len(data):
+        if BLOCK - pos % BLOCK < 7:
+            pos += BLOCK - pos % BLOCK
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
+        if kind == 0:
+            break
+        pending = chunk if kind in (1, 2) else pending + chunk
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(pending)
+            records.append(record)
+    return records
+
+
+def _offline_run(folder: Path) -> Path:
+    runs = list(folder.rglob("offline-run-*/run-*.wandb"))
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+def _key(item) -> str:
+    return item.key or "/".join(item.nested_key)
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
+
+
+def test_fit_logs_metrics_and_the_config_once(offline, tiny_cifar, tmp_path):
+    from lab.cli import main
+
+    main([
+        "fit", "--config", "experiments/lenet.yaml", "--data.init_args.data_dir", str(tiny_cifar),
+        "--data.init_args.val_size", "40", "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
+        "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2", "--trainer.enable_progress_bar", "false",
+        "--run.root", str(tmp_path / "runs"), "--run.group", "questionX", "--seed_everything", "7",
+    ])  # fmt: skip
+    run_dir = tmp_path / "runs" / "lenet" / "version_0"
+    records = read_records(_offline_run(run_dir))
+    kinds = [r.WhichOneof("record_type") for r in records]
+    run = records[kinds.index("run")].run
+    assert run.project == "lab" and run.run_group == "questionX"
+    assert set(run.tags) == {"network:ConvNet", "dataset:cifar10", "seed:7"}
+    configs = [r.config for r in records if r.WhichOneof("record_type") == "config"]
+    assert len(configs) == 1  # the resolved config, logged once; no separate module/data hparams
+    config = {_key(u): json.loads(u.value_json) for u in configs[0].update}
+    assert config["model"]["lr"] == 0.05 and config["data"]["class_path"] == "lab.data.CIFAR10DataModule"
+    assert config["seed_everything"] == 7
+    history = [{_key(i): json.loads(i.value_json) for i in r.history.item} for r in records if r.HasField("history")]
+    val_acc = [h["val/acc"] for h in history if "val/acc" in h]
+    assert len(val_acc) == 2 and all(0 <= a <= 1 for a in val_acc)  # one per epoch
+    csv_val = [line.split(",") for line in (run_dir / "metrics.csv").read_text().splitlines()]
+    column = csv_val[0].index("val/acc")
+    assert [float(row[column]) for row in csv_val[1:] if row[column]] == pytest.approx(val_acc)
+    assert json.loads((run_dir / "run.json").read_text())["seed"] == 7
+
+
+def test_published_figures_are_logged_as_images(offline, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import lab.questions.common as common
+
+    monkeypatch.setattr(common, "RESULTS_ROOT", tmp_path / "results")
+    out = common.new_run_dir("somequestion")
+    for name in ("a", "b"):
+        plt.figure(figsize=(2, 2))
+        plt.plot([0, 1])
+        plt.savefig(out / f"{name}.png")
+        plt.close()
+    common.publish(out)
+    records = read_records(_offline_run(out))
+    run = next(r.run for r in records if r.HasField("run"))
+    assert run.run_group == "somequestion" and run.job_type == "figures"
+    logged = {_key(i): json.loads(i.value_json) for r in records if r.HasField("history") for i in r.history.item}
+    for name in ("a", "b"):
+        assert logged[f"figures/{name}/_type"] == "image-file"
+        media = _offline_run(out).parent / "files" / logged[f"figures/{name}/path"]
+        assert media.read_bytes() == (out / f"{name}.png").read_bytes()  # the figure itself, uploaded on sync
