@@ -2,6 +2,7 @@
 
 import json
 import struct
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ def read_records(path: Path) -> list:
     from wandb.proto import wandb_internal_pb2
 
     data, pos, records, pending = path.read_bytes(), 7, [], b""
+    if len(data) < 7:  # not written yet
+        return []
     assert data[:4] == b":W&B", f"{path} is not a W&B transaction log"
     while pos + 7 <= len(data):
         if BLOCK - pos % BLOCK < 7:
@@ -37,6 +40,17 @@ def _offline_run(folder: Path) -> Path:
     return runs[0]
 
 
+def finished_records(folder: Path, timeout: float = 60.0) -> list:
+    """The records of the folder's offline run once its writer (the wandb-core process, which
+    flushes after ``finish()`` returns) has written the final ``exit`` record."""
+    deadline = time.monotonic() + timeout
+    while True:
+        records = read_records(_offline_run(folder))
+        if any(r.HasField("exit") for r in records) or time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
+
+
 def _key(item) -> str:
     return item.key or "/".join(item.nested_key)
 
@@ -57,7 +71,7 @@ def test_fit_logs_metrics_and_the_config_once(offline, tiny_cifar, tmp_path):
         "--run.root", str(tmp_path / "runs"), "--run.group", "questionX", "--seed_everything", "7",
     ])  # fmt: skip
     run_dir = tmp_path / "runs" / "lenet" / "version_0"
-    records = read_records(_offline_run(run_dir))
+    records = finished_records(run_dir)
     kinds = [r.WhichOneof("record_type") for r in records]
     run = records[kinds.index("run")].run
     assert run.project == "lab" and run.run_group == "questionX"
@@ -92,7 +106,7 @@ def test_published_figures_are_logged_as_images(offline, tmp_path, monkeypatch):
         plt.savefig(out / f"{name}.png")
         plt.close()
     common.publish(out)
-    records = read_records(_offline_run(out))
+    records = finished_records(out)
     run = next(r.run for r in records if r.HasField("run"))
     assert run.run_group == "somequestion" and run.job_type == "figures"
     logged = {_key(i): json.loads(i.value_json) for r in records if r.HasField("history") for i in r.history.item}
