@@ -108,7 +108,7 @@ bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k 
 bench-cpu: $(STAMP) ## time-to-accuracy of the CNN (fast90, fast300 x 3 seeds, best x 1), ~40 min
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
 
-all: $(STAMP) ## every question in order (done ones skipped unless FORCE=1), then the report; ~95 min on 2 CPU cores
+all: $(STAMP) ## every question in order (done ones skipped unless FORCE=1), then the report; ~93 min on 2 CPU cores
 	@start=$$(date +%s); \
 	for pair in $(ALL); do target=$${pair%%:*}; folder=$${pair##*:}; \
 	  if [ -z "$(FORCE)" ] && [ -e "$(RESULTS)/$$folder/latest" ]; then \
