@@ -45,7 +45,7 @@ def _table_after(report: str, title: str) -> str:
 
 
 def test_report_has_every_section_numbered_and_lists_missing(smoke_results):
-    md, page = write_report(smoke_results)
+    md, page, missing_count = write_report(smoke_results)
     report = md.read_text()
     headings = re.findall(r"^## (\d+)\. (.+) \(", report, re.M)
     assert [int(n) for n, _ in headings] == list(range(1, len(SECTIONS) + 1))
@@ -54,6 +54,7 @@ def test_report_has_every_section_numbered_and_lists_missing(smoke_results):
     for section in SECTIONS:
         present = all((smoke_results / q / "latest").exists() for q in section.questions)
         assert (section.command in missing) != present, section.title  # listed exactly when absent
+    assert missing_count == sum(1 for line in missing.splitlines() if line.startswith("- "))
     # figures and tables numbered 1..n in order, every figure file exists
     figures = re.findall(r"^\*\*Figure (\d+)\. ", report, re.M)
     tables = re.findall(r"^\*\*Table (\d+)\. ", report, re.M)

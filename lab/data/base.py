@@ -14,6 +14,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from lab.callbacks.epoch_seed import epoch_seed
 from lab.data.augment import AugmentConfig, BatchAugment
 from lab.run_record import built_by_cli
 
@@ -49,7 +50,7 @@ class EpochShuffle(Sampler[int]):
 
     def __iter__(self):
         seed = int(os.environ.get("PL_GLOBAL_SEED", "0"))  # set by seed_everything (the CLI's seed)
-        generator = torch.Generator().manual_seed((seed * 100_003 + self.epoch()) % 2**63)
+        generator = torch.Generator().manual_seed(epoch_seed(seed, self.epoch()))
         return iter(torch.randperm(self.size, generator=generator).tolist())
 
 

@@ -13,43 +13,34 @@ import base64
 import html
 import os
 import platform
-import subprocess
 from datetime import datetime
 from pathlib import Path
 
-from lab.paths import REPO_ROOT
 from lab.report.blocks import Figure, Missing, Table, Text
 from lab.report.results import Results
 from lab.report.sections import SECTIONS, build
+from lab.run_record import git_commit, versions
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
 body{color:#222}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #bbb;padding:.25rem .5rem}
 th{background:#eee}img{max-width:100%;border:1px solid #ddd}
-.missing{color:#a00}.caption{font-size:.9rem;color:#444}code{background:#f4f4f4;padding:0 .2rem}"""
+.missing{color:#a00}code{background:#f4f4f4;padding:0 .2rem}"""
 
 
 def environment() -> list[tuple[str, str]]:
     """Versions, hardware, date and commit: what a reader needs to reproduce the numbers."""
-    import lightning
-    import numpy
     import torch
-    import torchmetrics
 
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = "unknown (not a git checkout)"
+    v = versions()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return [
         ("date", datetime.now().strftime("%Y-%m-%d %H:%M")),
-        ("git commit", commit),
-        ("python", platform.python_version()),
+        ("git commit", git_commit()),
+        ("python", v["python"]),
         (
             "torch / lightning / torchmetrics / numpy",
-            f"{torch.__version__} / {lightning.__version__} / {torchmetrics.__version__} / {numpy.__version__}",
+            f"{v['torch']} / {v['lightning']} / {v['torchmetrics']} / {v['numpy']}",
         ),
         ("CPU", f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores"),
         ("GPU", gpu),
@@ -136,7 +127,8 @@ def to_html(markdown_text: str, out_dir: Path) -> str:
     )
 
 
-def write_report(results_root: Path) -> tuple[Path, Path]:
+def write_report(results_root: Path) -> tuple[Path, Path, int]:
+    """Write REPORT.md and REPORT.html; return their paths and the number of missing results."""
     results = Results(results_root)
     collected = collect(results)
     results_root.mkdir(parents=True, exist_ok=True)
@@ -144,7 +136,8 @@ def write_report(results_root: Path) -> tuple[Path, Path]:
     md, page = results_root / "REPORT.md", results_root / "REPORT.html"
     md.write_text(text)
     page.write_text(to_html(text, results_root))
-    return md, page
+    missing = sum(isinstance(block, Missing) for _, blocks in collected for block in blocks)
+    return md, page, missing
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,8 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="results folder (default: results/)")
     args = parser.parse_args(argv)
-    md, page = write_report(args.results)
-    missing = md.read_text().split("## Missing results", 1)[1].count("\n- ")
+    md, page, missing = write_report(args.results)
     print(f"[report] {md}\n[report] {page} ({page.stat().st_size / 1e6:.1f} MB, figures embedded)")
     print(
         f"[report] {len(SECTIONS)} sections, {missing} missing result(s)"
