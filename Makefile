@@ -1,10 +1,10 @@
 # lab — every coursework question is a target.  `make help` lists them.
-# Common switches:  ACCELERATOR=cpu|gpu|auto   ARGS="--trainer.max_epochs 3 ..."
+# Switches:  ACCELERATOR=cpu|gpu|auto  SEEDS=3  SMOKE=1 (tiny runs)  FORCE=1  ARGS="..." (passed through)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 ACCELERATOR ?= auto
 CONFIG ?= lenet
 STRATEGY ?= auto
@@ -12,36 +12,40 @@ DEVICES ?= auto
 SEEDS ?= 3
 ARGS ?=
 RESULTS := $(or $(LAB_RESULTS_DIR),results)
-# make all: target:results folder, in the order of the two texts
-ALL := cifar10-classes:cifar10_classes architectures:architectures hparams:hparams deeper:deeper \
-	compare-nets:compare_nets stl10-samples:stl10_samples finetune:finetune finetune-bonus:finetune_bonus \
-	bn:bn lr-curves:lr_curves augment:augment best:best
-RUN := $(BIN)/python -m lab
+# switches every question understands (lab/questions/runner.py)
+QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if $(SMOKE),--config experiments/smoke.yaml)
+# every module of lab/questions/ that registers a question is a target: lab/questions/lr_curves.py -> make lr-curves
+QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = register' lab/questions/*.py))))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format bench bench-overhead bench-bn bench-memory bench-cpu bn lr-curves augment best cifar10-classes architectures hparams deeper compare-nets stl10-samples cifar10-convnet finetune finetune-bonus all report readme wandb-sync clean
+.PHONY: help setup demo train test lint format all report publish readme wandb-sync clean cifar10-convnet \
+	bench bench-overhead bench-bn bench-memory bench-cpu $(QUESTIONS)
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "  switches: ACCELERATOR=$(ACCELERATOR) CONFIG=$(CONFIG) STRATEGY=$(STRATEGY) DEVICES=$(DEVICES) SEEDS=$(SEEDS) FULL= FORCE= RESUME= ARGS='$(ARGS)'"
+	@echo "Questions (make <target>; each writes results/<question>/<timestamp>/ and moves results/<question>/latest):"
+	@if [ -x $(BIN)/python ]; then $(BIN)/python -m lab.questions list; else echo "  $(QUESTIONS)  (make setup for details)"; fi
+	@echo "Other targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Switches: ACCELERATOR=$(ACCELERATOR) SEEDS=$(SEEDS) SMOKE= FORCE= FULL= RESUME= CONFIG=$(CONFIG) ARGS='$(ARGS)'"
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: lab needs Python >= 3.11 (found " + sys.version.split()[0] + "); run make setup PYTHON=python3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -r requirements.txt $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	rm -f $(VENV)/.installed-* && touch $@
 
-setup: $(STAMP) ## create .venv from requirements.txt (every other target does this first)
+setup: $(STAMP) ## create .venv (TORCH_INDEX=https://download.pytorch.org/whl/cpu for CPU-only torch wheels)
 
 demo: $(STAMP) ## train LeNet-5 on CIFAR-10 (10 epochs, ~2 min on 2 CPU cores), test it, print the run folder
-	$(RUN) fit --config experiments/demo.yaml --trainer.accelerator $(ACCELERATOR) --run.test_after_fit true $(ARGS)
+	$(BIN)/python -m lab fit --config experiments/demo.yaml --trainer.accelerator $(ACCELERATOR) --run.test_after_fit true $(ARGS)
 
-train: $(STAMP) ## train any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3" (RESUME=1 continues the last run)
-	$(RUN) fit --config experiments/$(CONFIG).yaml --trainer.accelerator $(ACCELERATOR) \
+train: $(STAMP) ## any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3" (RESUME=1 continues the last run)
+	$(BIN)/python -m lab fit --config experiments/$(CONFIG).yaml --trainer.accelerator $(ACCELERATOR) \
 		--trainer.strategy $(STRATEGY) --trainer.devices $(DEVICES) --run.test_after_fit true \
 		$(if $(RESUME),--ckpt_path last) $(ARGS)
 
-test: $(STAMP) ## run the test suite (pytest, tiny generated data)
+test: $(STAMP) ## run the test suite (pytest, tiny generated data in the official formats)
 	$(BIN)/python -m pytest -q tests
 
 lint: $(STAMP) ## ruff check + format check
@@ -52,49 +56,36 @@ format: $(STAMP) ## ruff format + autofix
 	$(BIN)/ruff format lab tests benchmarks
 	$(BIN)/ruff check --fix lab tests benchmarks
 
-cifar10-classes: $(STAMP) ## part 2 §2.1: sample grid of every class, counts, pixel statistics -> results/cifar10_classes/
-	$(BIN)/python -m lab.questions.cifar10_classes $(ARGS)
+$(QUESTIONS): $(STAMP)
+	$(BIN)/python -m lab.questions $(subst -,_,$@) $(QFLAGS) $(ARGS)
 
-architectures: $(STAMP) ## part 2 §2.2: layer tables, first conv kernel size, F6 parameters -> results/architectures/
-	$(BIN)/python -m lab.questions.architectures $(ARGS)
-
-hparams: $(STAMP) ## part 2 §2.4: LR finder + hyperparameter study of both nets (~25 min; FULL=1 larger) -> results/hparams/
-	$(BIN)/python -m lab.questions.hparams $(if $(FULL),--full) --trainer.accelerator $(ACCELERATOR) $(ARGS)
-
-deeper: $(STAMP) ## part 2 §2.4: both nets +2 layers vs original, best config, SEEDS=3 seeds -> results/deeper/
-	$(BIN)/python -m lab.questions.deeper --seeds $(SEEDS) --trainer.accelerator $(ACCELERATOR) $(ARGS)
-
-compare-nets: $(STAMP) ## part 2 §2.4: TwoLayerNet vs ConvNet from the study's results -> results/compare_nets/
-	$(BIN)/python -m lab.questions.compare_nets $(ARGS)
-
-stl10-samples: $(STAMP) ## part 2 §3.1: sample grid of the 5-class STL-10 subset (96 px and 32 px) -> results/stl10_samples/
-	$(BIN)/python -m lab.questions.stl10_samples $(ARGS)
+hparams: QFLAGS += $(if $(FULL),--full)
+finetune: checkpoints/convnet_cifar10.pt
 
 checkpoints/convnet_cifar10.pt: | $(STAMP)
-	$(BIN)/python -m lab.questions.pretrain --trainer.accelerator $(ACCELERATOR)
+	$(BIN)/python -m lab.questions.pretrain --accelerator $(ACCELERATOR)
 
 cifar10-convnet: $(STAMP) ## the CIFAR-10 ConvNet fine-tuning starts from -> checkpoints/convnet_cifar10.pt (FORCE=1 retrains)
-	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) --trainer.accelerator $(ACCELERATOR) $(ARGS)
+	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) --accelerator $(ACCELERATOR) $(ARGS)
 
-finetune: $(STAMP) checkpoints/convnet_cifar10.pt ## part 2 §3.2: scratch vs head-only vs full fine-tuning on STL-10, SEEDS seeds -> results/finetune/
-	$(BIN)/python -m lab.questions.finetune --seeds $(SEEDS) --trainer.accelerator $(ACCELERATOR) $(ARGS)
+all: $(STAMP) checkpoints/convnet_cifar10.pt ## every question in order (done ones skipped unless FORCE=1), then the report
+	$(BIN)/python -m lab.questions all $(QFLAGS) $(if $(FORCE),--force) $(ARGS)
+	$(MAKE) --no-print-directory report
 
-finetune-bonus: $(STAMP) ## part 2 §3.3: t-SNE before/after, confusion matrix, misclassified images -> results/finetune_bonus/
-	$(BIN)/python -m lab.questions.finetune_bonus $(ARGS)
+report: $(STAMP) ## results/REPORT.md + self-contained REPORT.html from the latest results (missing ones listed)
+	$(BIN)/python -m lab.report --results $(RESULTS)
 
-bn: $(STAMP) ## assignment 2 task 1: NumPy batch norm in a toy MLP -> results/bn/
-	$(BIN)/python -m lab.questions.bn $(ARGS)
+publish: $(STAMP) ## the latest complete report -> docs/report/ (REPORT.md + figures, <= 5 MiB) and README's questions table
+	$(BIN)/python -m lab.report.publish --results $(RESULTS)
 
-lr-curves: $(STAMP) ## assignment 2 task 2c: course CNN at lr 1e-3, 1e-4, 1e-5 -> results/lr_curves/
-	$(BIN)/python -m lab.questions.lr_curves --trainer.accelerator $(ACCELERATOR) $(ARGS)
+readme: $(STAMP) ## refresh README's questions table from the latest results
+	$(BIN)/python -m lab.report.readme --results $(RESULTS)
 
-augment: $(STAMP) ## assignment 2 task 2d: augmentations on Lenna + train-val gap with/without -> results/augment/
-	$(BIN)/python -m lab.questions.augment --trainer.accelerator $(ACCELERATOR) $(ARGS)
+wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ and results/ (needs `wandb login`)
+	@runs=$$(find runs $(RESULTS) -type d -name 'offline-run-*' 2>/dev/null); \
+	if [ -z "$$runs" ]; then echo "no offline W&B runs under runs/ or $(RESULTS)/"; else $(BIN)/wandb sync $$runs; fi
 
-best: $(STAMP) ## assignment 2 task 2e: the improved CNN, ~20 min on 2 CPU cores -> results/best/
-	$(BIN)/python -m lab.questions.best --trainer.accelerator $(ACCELERATOR) $(ARGS)
-
-bench: bench-overhead bench-bn bench-memory ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate: ~40 min)
+bench: bench-overhead bench-bn bench-memory ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate)
 
 bench-overhead: $(STAMP) ## Lightning Trainer vs a bare PyTorch loop, one ConvNet epoch
 	$(BIN)/python -m benchmarks.bench_overhead
@@ -105,27 +96,8 @@ bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k images (~2 min)
 	$(BIN)/python -m benchmarks.bench_memory
 
-bench-cpu: $(STAMP) ## time-to-accuracy of the CNN (fast90, fast300 x 3 seeds, best x 1), ~40 min
+bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN (fast90, fast300 x 3 seeds, best x 1)
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
-
-all: $(STAMP) ## every question in order (done ones skipped unless FORCE=1), then the report; ~93 min on 2 CPU cores
-	@start=$$(date +%s); \
-	for pair in $(ALL); do target=$${pair%%:*}; folder=$${pair##*:}; \
-	  if [ -z "$(FORCE)" ] && [ -e "$(RESULTS)/$$folder/latest" ]; then \
-	    echo "[all] $$target: done ($(RESULTS)/$$folder/latest), skipped; FORCE=1 reruns it"; \
-	  else echo "[all] $$target"; $(MAKE) --no-print-directory $$target || exit $$?; fi; \
-	done; \
-	$(MAKE) --no-print-directory report && echo "[all] finished in $$(( $$(date +%s) - start )) s"
-
-report: $(STAMP) ## results/REPORT.md + self-contained REPORT.html from the latest results (missing ones listed)
-	$(BIN)/python -m lab.report --results $(RESULTS)
-
-readme: $(STAMP) ## rewrite README's result sections from the latest results
-	$(BIN)/python -m lab.report.readme --results $(RESULTS)
-
-wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ and results/ (needs `wandb login`)
-	@runs=$$(find runs $(RESULTS) -type d -name 'offline-run-*' 2>/dev/null); \
-	if [ -z "$$runs" ]; then echo "no offline W&B runs under runs/ or $(RESULTS)/"; else $(BIN)/wandb sync $$runs; fi
 
 clean: ## remove caches (never runs/, results/ or checkpoints/)
 	rm -rf .pytest_cache .ruff_cache

@@ -57,7 +57,7 @@ def child(data_dir: str) -> None:
 
 
 def measure(size: int) -> dict:
-    from lab.data.synthetic import write_cifar10
+    from tests.synthetic import write_cifar10
 
     with tempfile.TemporaryDirectory() as tmp:
         write_cifar10(tmp, per_batch=size // 5, test_count=1000)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from functools import partial
 
 import lightning as L
 import torch
@@ -21,7 +22,7 @@ from lab.losses import CrossEntropy
 from lab.models import ConvNet
 from lab.module import ClassifierModule
 
-HPARAMS = dict(optimizer="sgd", lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4, scheduler="none")
+SGD = partial(torch.optim.SGD, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
 
 
 def bare_epoch(dm: CIFAR10DataModule, seed: int) -> float:
@@ -57,7 +58,7 @@ def lightning_epoch(dm: CIFAR10DataModule, seed: int) -> float:
         max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0, callbacks=[timer],
     )  # fmt: skip
-    trainer.fit(ClassifierModule(ConvNet(), **HPARAMS), datamodule=dm)
+    trainer.fit(ClassifierModule(ConvNet(), optimizer=SGD), datamodule=dm)
     return timer.seconds
 
 

@@ -15,8 +15,7 @@ import statistics
 from pathlib import Path
 
 from benchmarks.results_file import environment, write_section
-from lab.cli import main as cli_main
-from lab.questions.common import EXPERIMENTS
+from lab import train
 
 THRESHOLDS = ("0.80", "0.85", "0.90")
 HEADER = (
@@ -27,19 +26,25 @@ HEADER = (
 
 
 def run(config: str, seed: int, accelerator: str) -> dict:
-    cli = cli_main([
-        "fit", "--config", str(EXPERIMENTS / f"{config}.yaml"), "--seed_everything", str(seed),
-        "--trainer.accelerator", accelerator, "--trainer.enable_progress_bar", "false",
-        "--run.name", f"bench_cpu/{config}", "--run.wandb", "disabled", "--run.test_after_fit", "true",
-    ])  # fmt: skip
-    timing = json.loads((Path(cli.trainer.log_dir) / "time_to_accuracy.json").read_text())
+    result = train.run(
+        [
+            config,
+            {
+                "seed_everything": seed,
+                "trainer": {"accelerator": accelerator, "enable_progress_bar": False},
+                "run": {"wandb": "disabled"},
+            },
+        ],
+        name=f"bench_cpu/{config}",
+    )
+    timing = result.time_to_accuracy
     return {
         "seed": seed,
-        "test_acc": float(cli.trainer.callback_metrics["test/acc"]),
+        "test_acc": result.test["test/acc"],
         "train_seconds": timing["history"][-1]["train_seconds"],
         "best_val_acc": max(h["val/acc"] for h in timing["history"]),
         "reached": {k: v["train_seconds"] for k, v in timing["reached"].items()},
-        "run_dir": cli.trainer.log_dir,
+        "run_dir": str(result.run_dir),
     }
 
 

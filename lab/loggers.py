@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import netrc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import torch
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
 WandbMode = Literal["auto", "online", "offline", "disabled"]
@@ -15,15 +17,27 @@ WandbMode = Literal["auto", "online", "offline", "disabled"]
 
 @dataclass
 class RunConfig:
-    """Where a run is written and how it is reported."""
+    """Where a run is written and how it is reported.
 
-    name: str | None = None  # folder under root (default: the config file's name, else "default")
-    root: str = "runs"  # every run lands in root/name/version_N, never overwriting another
-    wandb: WandbMode = "auto"  # auto = WANDB_MODE if set, online when logged in, else offline
-    project: str = "lab"  # W&B project
-    group: str | None = None  # W&B group (default: the run name)
-    tags: list[str] = field(default_factory=list)  # W&B tags
-    test_after_fit: bool = False  # after `fit`, test the best checkpoint and print the summary
+    Args:
+        name: folder under root; default: the first config file's name (the experiment), else "default".
+        root: every run lands in root/name/version_N, never overwriting another.
+        wandb: auto = WANDB_MODE if set, online when logged in (wandb login), else offline.
+        project: W&B project; default: WANDB_PROJECT, else "lab".
+        entity: W&B entity (user or team); default: WANDB_ENTITY, else your default entity.
+        group: W&B group; default: the run name (questions set it to the question).
+        tags: extra W&B tags (network, dataset and seed are added).
+        test_after_fit: after `fit`, test the best checkpoint (by val/acc) and print the summary.
+    """
+
+    name: str | None = None
+    root: str = "runs"
+    wandb: WandbMode = "auto"
+    project: str | None = None
+    entity: str | None = None
+    group: str | None = None
+    tags: list[str] = field(default_factory=list)
+    test_after_fit: bool = False
 
 
 def _logged_in() -> bool:
@@ -47,6 +61,26 @@ def resolve_wandb_mode(requested: WandbMode) -> Literal["online", "offline", "di
     return "online" if _logged_in() else "offline"
 
 
+def wandb_project(project: str | None = None) -> str:
+    """--run.project, else WANDB_PROJECT, else "lab": training runs and figures land in one project."""
+    return project or os.environ.get("WANDB_PROJECT") or "lab"
+
+
+def wandb_entity(entity: str | None = None) -> str | None:
+    return entity or os.environ.get("WANDB_ENTITY") or None
+
+
+@functools.cache
+def _quiet_settings(mode: str):
+    """W&B without banners or per-run summaries (the run summary line names the W&B folder); set up
+    before the first run, so that W&B's own start-up warnings follow it too."""
+    import wandb
+
+    settings = wandb.Settings(silent=True, mode=mode)
+    wandb.setup(settings)
+    return settings
+
+
 def build_loggers(
     run: RunConfig, name: str, tags: list[str] | None = None, version: int | None = None, wandb_id: str | None = None
 ) -> list[Logger]:
@@ -60,33 +94,45 @@ def build_loggers(
     if mode != "disabled":
         loggers.append(
             WandbLogger(
-                project=run.project,
+                project=wandb_project(run.project),
+                entity=wandb_entity(run.entity),
                 name=f"{name}/{run_dir.name}",
                 save_dir=str(run_dir),
                 offline=mode == "offline",
                 group=run.group or name,
                 tags=sorted(set(run.tags) | set(tags or [])),
                 log_model=mode == "online",
+                settings=_quiet_settings(mode),
                 **({"id": wandb_id, "resume": "allow"} if wandb_id else {}),
             )
         )
     return loggers
 
 
-def wandb_run_dir(loggers: list[Logger]) -> str | None:
-    """The local folder of the W&B run (what `wandb sync` uploads), if one was started."""
-    for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger._experiment is not None:
-            return str(Path(logger.experiment.dir).parent)
-    return None
+def wandb_logger(loggers: list[Logger]) -> WandbLogger | None:
+    return next((logger for logger in loggers if isinstance(logger, WandbLogger)), None)
 
 
-def finish_wandb(loggers: list[Logger]) -> None:
-    """End this run's W&B run, so that the next fit in the same process starts its own (the
-    WandbLogger would otherwise reuse the active run) and the offline files are complete."""
+def finish_wandb(loggers: list[Logger]) -> str | None:
+    """End this run's W&B run, so that the next fit in the same process starts its own and the offline
+    files are complete; returns its local folder (what `make wandb-sync` uploads)."""
+    logger = wandb_logger(loggers)
+    if logger is None:
+        return None
+    local = str(Path(logger.experiment.dir).parent)
+    logger.experiment.finish()
+    return local
+
+
+def log_confusion(loggers: list[Logger], matrix: torch.Tensor, classes: list[str]) -> None:
+    """The test confusion matrix: confusion_matrix.csv in the run folder, a table in W&B."""
+    rows = [[true, *map(int, matrix[i])] for i, true in enumerate(classes)]
     for logger in loggers:
-        if isinstance(logger, WandbLogger) and logger._experiment is not None:
-            logger.experiment.finish()
+        if isinstance(logger, CSVLogger) and logger.log_dir:
+            lines = [",".join(["true \\ predicted", *classes])] + [",".join(map(str, r)) for r in rows]
+            Path(logger.log_dir, "confusion_matrix.csv").write_text("\n".join(lines) + "\n")
+        elif isinstance(logger, WandbLogger):
+            logger.log_table("test/confusion_matrix", columns=["true \\ predicted", *classes], data=rows)
 
 
 def log_figures(question: str, folder: Path, project: str | None = None) -> str | None:
@@ -99,7 +145,8 @@ def log_figures(question: str, folder: Path, project: str | None = None) -> str 
     import wandb
 
     run = wandb.init(
-        project=project or os.environ.get("WANDB_PROJECT", "lab"),
+        project=wandb_project(project),
+        entity=wandb_entity(),
         group=question,
         job_type="figures",
         name=f"{question}/{folder.name}",
@@ -107,6 +154,7 @@ def log_figures(question: str, folder: Path, project: str | None = None) -> str 
         dir=str(folder),
         mode=mode,
         reinit="create_new",
+        settings=_quiet_settings(mode),
     )
     run.log({f"figures/{path.stem}": wandb.Image(str(path), caption=path.name) for path in figures})
     local = str(Path(run.dir).parent)

@@ -37,11 +37,13 @@ def find_dataset(
     marker: str,
     data_dir: str | os.PathLike | None = None,
     download: Callable[[Path], None] | None = None,
+    option: str = "--data.init_args.data_dir PATH",
 ) -> Path:
     """Return the folder holding dataset ``name`` (the one that contains ``marker``).
 
     An explicit ``data_dir`` or ``LAB_DATA_DIR`` that lacks the dataset is an error rather than a
-    silent fall-through: the user asked for that place.
+    silent fall-through: the user asked for that place. ``option`` is how the user gives the path
+    explicitly, named in the error.
     """
     for source, value in (("data_dir", data_dir), (ENV_VAR, os.environ.get(ENV_VAR))):
         if value:
@@ -49,8 +51,8 @@ def find_dataset(
             if found is None:
                 raise DataNotFoundError(
                     f"{name}: {source}={value} does not contain '{name}/{marker}' (or '{marker}'). "
-                    f"Point data_dir (--data.init_args.data_dir) or {ENV_VAR} at the folder that holds "
-                    f"'{name}/', or leave both unset to use {SHARED_DATA} or {LOCAL_DATA} (downloaded when online)."
+                    f"Give {option}, or point {ENV_VAR} at the folder that holds '{name}/', or leave both unset "
+                    f"to use {SHARED_DATA} or {LOCAL_DATA}."
                 )
             return found
     for root in (SHARED_DATA, LOCAL_DATA):
@@ -70,9 +72,8 @@ def find_dataset(
     else:
         reason = "downloading is switched off"
     raise DataNotFoundError(
-        f"{name} not found and {reason}. Provide it in one of three ways: "
-        f"(1) pass data_dir=PATH (--data.data_dir PATH), "
+        f"{name} not found and {reason}. Provide it in one of three ways: (1) {option}, "
         f"(2) set {ENV_VAR}=PATH, where PATH holds '{name}/{marker}', or "
-        f"(3) place it at {SHARED_DATA / name / marker} or {LOCAL_DATA / name / marker} "
-        f"(the latter is filled by torchvision's download when online)."
+        f"(3) place it at {SHARED_DATA / name / marker} or {LOCAL_DATA / name / marker}"
+        + (" (the latter is filled by torchvision's download when online)." if download else ".")
     )

@@ -1,5 +1,6 @@
-"""Resuming an interrupted fit: ``--ckpt_path last`` (``make train RESUME=1``) continues the newest
-run folder of the same run name from its last.ckpt, in that same folder, keeping what it logged."""
+"""Resuming an interrupted fit, in one place: ``fit --ckpt_path last`` (``make train RESUME=1``)
+continues the newest run folder of the same run name that has a ``checkpoints/last.ckpt``, in that
+folder, keeping what it logged. The CLI asks ``Resume.find`` once and hands each piece to its user."""
 
 from __future__ import annotations
 
@@ -11,41 +12,48 @@ from lab.errors import LabError
 
 @dataclass
 class Resume:
-    version: int  # the run folder's version_N
-    checkpoint: Path  # its checkpoints/last.ckpt
+    run_dir: Path  # runs/<name>/version_N
     index: int  # 1 for the first resume of this folder, 2 for the second, ...
     wandb_id: str | None  # the W&B run to continue, if the folder has one
 
-    @property
-    def run_dir(self) -> Path:
-        return self.checkpoint.parent.parent
-
-
-def find_resume(root: str | Path, name: str) -> Resume:
-    """The newest root/name/version_N and its last.ckpt; a LabError naming the fix when there is none."""
-    folder = Path(root) / name
-    versions = sorted(
-        (int(p.name.removeprefix("version_")), p)
-        for p in folder.glob("version_*")
-        if p.name.removeprefix("version_").isdigit()
-    )
-    if not versions:
-        raise LabError(f"--ckpt_path last: no earlier run under {folder}/ to resume; run without --ckpt_path last")
-    version, run_dir = versions[-1]
-    last = run_dir / "checkpoints" / "last.ckpt"
-    if not last.is_file():
-        raise LabError(
-            f"--ckpt_path last: {run_dir} has no checkpoints/last.ckpt (it stopped before its first epoch ended); "
-            "run without --ckpt_path last to start again"
+    @classmethod
+    def find(cls, root: str | Path, name: str) -> Resume:
+        """The newest root/name/version_N with a last.ckpt; a LabError naming the fix when there is none.
+        Folders without one (a `test` or `predict` run, a fit killed in its first epoch) are passed over."""
+        folder = Path(root) / name
+        versions = sorted(
+            (int(p.name.removeprefix("version_")), p)
+            for p in folder.glob("version_*")
+            if p.name.removeprefix("version_").isdigit()
         )
-    index = 1 + len(list(run_dir.glob("metrics.part-*.csv")))
-    wandb_runs = sorted(run_dir.glob("wandb/*run-*"))
-    wandb_id = wandb_runs[-1].name.rsplit("-", 1)[-1] if wandb_runs else None
-    return Resume(version, last, index, wandb_id)
+        if not versions:
+            raise LabError(f"--ckpt_path last: no earlier run under {folder}/ to resume; run without --ckpt_path last")
+        resumable = [p for _, p in versions if (p / "checkpoints" / "last.ckpt").is_file()]
+        if not resumable:
+            raise LabError(
+                f"--ckpt_path last: no run folder under {folder}/ has checkpoints/last.ckpt (none finished an epoch); "
+                "run without --ckpt_path last to start again"
+            )
+        run_dir = resumable[-1]
+        wandb_runs = sorted(run_dir.glob("wandb/*run-*"))
+        wandb_id = wandb_runs[-1].name.rsplit("-", 1)[-1] if wandb_runs else None
+        return cls(run_dir, 1 + len(list(run_dir.glob("metrics.part-*.csv"))), wandb_id)
 
+    @property
+    def version(self) -> int:
+        return int(self.run_dir.name.removeprefix("version_"))
 
-def keep_earlier_metrics(resume: Resume) -> None:
-    """CSVLogger empties metrics.csv of a folder it reopens: keep the interrupted part beside it."""
-    metrics = resume.run_dir / "metrics.csv"
-    if metrics.is_file():
-        metrics.rename(resume.run_dir / f"metrics.part-{resume.index}.csv")
+    @property
+    def checkpoint(self) -> Path:
+        return self.run_dir / "checkpoints" / "last.ckpt"
+
+    @property
+    def config_filename(self) -> str:
+        """The resumed run's config beside the first one: config.resume-K.yaml (never overwritten)."""
+        return f"config.resume-{self.index}.yaml"
+
+    def keep_earlier_metrics(self) -> None:
+        """CSVLogger empties metrics.csv of a folder it reopens: keep the interrupted part beside it."""
+        metrics = self.run_dir / "metrics.csv"
+        if metrics.is_file():
+            metrics.rename(self.run_dir / f"metrics.part-{self.index}.csv")

@@ -14,22 +14,17 @@ from lightning.pytorch.cli import SaveConfigCallback
 from lab.paths import REPO_ROOT
 
 
-def built_by_cli() -> bool:
-    """True while LightningCLI instantiates a class: the CLI then logs the whole config itself, so
-    modules must neither log their own hyperparameters (duplicates) nor pickle the backbone object."""
-    try:
-        from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
-    except ImportError:  # pragma: no cover - older/newer Lightning
-        return False
-    return _given_hyperparameters.get() is not None
-
-
 def git_commit() -> str:
     """HEAD's hash, with "+dirty" when tracked files differ from it; "unknown" outside a git checkout."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, check=True)  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
@@ -52,13 +47,10 @@ def versions() -> dict[str, str]:
 
 class RecordRun(SaveConfigCallback):
     """Writes config.yaml (never overwriting), logs the resolved config once to every logger (CSV
-    hparams.yaml, W&B config) and writes run.json next to it."""
-
-    resume_index = 0  # > 0: a resumed run; write config.resume-K.yaml / run.resume-K.json beside the first
+    hparams.yaml, W&B config) and writes run.json next to it (a resumed run: config.resume-K.yaml and
+    run.resume-K.json beside the first)."""
 
     def setup(self, trainer, pl_module, stage: str) -> None:
-        if self.resume_index:
-            self.config_filename = f"config.resume-{self.resume_index}.yaml"
         self._log_dir = trainer.log_dir  # on every rank: Trainer.log_dir is a collective (broadcast)
         super().setup(trainer, pl_module, stage)
 
@@ -77,8 +69,9 @@ class RecordRun(SaveConfigCallback):
             "accelerator": type(trainer.accelerator).__name__,
             "devices": trainer.num_devices,
             "strategy": type(trainer.strategy).__name__,
+            "precision": trainer.precision,
         }
         if self._log_dir:
-            name = f"run.resume-{self.resume_index}.json" if self.resume_index else "run.json"
+            name = self.config_filename.replace("config", "run", 1).rsplit(".", 1)[0] + ".json"
             with open(f"{self._log_dir}/{name}", "w") as f:
                 json.dump(record, f, indent=2)

@@ -28,4 +28,4 @@ class PoisonWeights(Callback):
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if trainer.current_epoch == self.epoch:
-            pl_module.backbone.output.weight.data.fill_(math.nan)
+            pl_module.net.classifier.weight.data.fill_(math.nan)

@@ -1,6 +1,8 @@
 import json
+from functools import partial
 
 import lightning as L
+import torch
 
 from lab.callbacks import TimeToAccuracy
 from lab.data import CIFAR10DataModule
@@ -16,7 +18,7 @@ def test_time_to_accuracy_records_first_crossing(tiny_cifar, tmp_path):
         max_epochs=3, accelerator="cpu", default_root_dir=tmp_path, logger=L.pytorch.loggers.CSVLogger(tmp_path),
         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
     )  # fmt: skip
-    trainer.fit(ClassifierModule(ConvNet(), optimizer="adam", lr=1e-3), datamodule=dm)
+    trainer.fit(ClassifierModule(ConvNet(), optimizer=partial(torch.optim.Adam, lr=1e-3)), datamodule=dm)
     summary = json.loads((tmp_path / "lightning_logs/version_0/time_to_accuracy.json").read_text())
     history = summary["history"]
     assert [h["epoch"] for h in history] == [0, 1, 2]  # sanity check excluded

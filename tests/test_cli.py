@@ -1,6 +1,7 @@
-"""The CLI end to end on tiny data: fit, test, predict, print_config, run folders, errors."""
+"""The CLI end to end on tiny data: fit, test, predict, print_config, help, run folders, errors."""
 
 import csv
+from functools import partial
 
 import lightning as L
 import pytest
@@ -13,27 +14,17 @@ from lab.module import ClassifierModule
 
 
 @pytest.fixture
-def base_args(tiny_cifar, tmp_path):
-    return [
-        "--config", "experiments/lenet.yaml",
-        "--data.init_args.data_dir", str(tiny_cifar),
-        "--data.init_args.val_size", "40",
-        "--data.init_args.batch_size", "32",
-        "--data.init_args.download", "false",
-        "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false",
-        "--run.root", str(tmp_path / "runs"),
-        "--run.wandb", "disabled",
-    ]  # fmt: skip
+def base_args(tiny_config):
+    return ["--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--data.init_args.batch_size", "32"]
 
 
-@pytest.mark.parametrize("backbone", ["lab.models.ConvNet", "lab.models.TwoLayerNet"])
-def test_fast_dev_run_through_cli(base_args, backbone):
-    cli = main(["fit", *base_args, "--model.backbone", backbone, "--trainer.fast_dev_run", "true"])
-    assert type(cli.model.backbone).__name__ == backbone.rsplit(".", 1)[1]
+@pytest.mark.parametrize("net", ["lab.models.ConvNet", "lab.models.TwoLayerNet"])
+def test_fast_dev_run_through_cli(base_args, net):
+    cli = main(["fit", *base_args, "--model.net", net, "--trainer.fast_dev_run", "true"])
+    assert type(cli.model.net).__name__ == net.rsplit(".", 1)[1]
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
-    assert cli.model.hparams.num_classes == 10  # linked from data.num_classes
+    assert cli.model.net.num_classes == 10  # linked from data.num_classes
 
 
 def _read_metrics(run_dir):
@@ -46,7 +37,7 @@ def test_fit_writes_run_folder_and_never_overwrites(base_args, tmp_path):
     main(args)
     first = tmp_path / "runs/tiny/version_0"
     rows = _read_metrics(first)
-    assert {"train/loss_epoch", "train/acc", "val/loss", "val/acc", "epoch"} <= set(rows[0]) | set(rows[-1])
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "epoch"} <= set(rows[0]) | set(rows[-1])
     assert sum(1 for r in rows if r.get("val/acc")) == 2
     assert (first / "config.yaml").is_file() and (first / "checkpoints/last.ckpt").is_file()
     assert len(list((first / "checkpoints").glob("best-*.ckpt"))) == 1
@@ -56,21 +47,31 @@ def test_fit_writes_run_folder_and_never_overwrites(base_args, tmp_path):
     assert (first / "checkpoints/last.ckpt").read_bytes() == before
 
 
-def test_test_and_predict_from_checkpoint(base_args, tmp_path):
+def test_test_logs_per_class_accuracy_and_confusion_then_predict(base_args, tmp_path):
     main(["fit", *base_args, "--trainer.max_epochs", "1", "--run.name", "t"])
     ckpt = str(tmp_path / "runs/t/version_0/checkpoints/last.ckpt")
-    cli = main(["test", *base_args, "--ckpt_path", ckpt])
-    assert 0.0 <= float(cli.trainer.callback_metrics["test/acc"]) <= 1.0
-    cli = main(["predict", *base_args, "--ckpt_path", ckpt])
-    predictions = torch.cat(cli.trainer.predict_loop.predictions)
-    assert predictions.shape == (40,) and predictions.min() >= 0 and predictions.max() <= 9
+    cli = main(["test", *base_args, "--run.name", "t_test", "--ckpt_path", ckpt])
+    metrics = cli.trainer.callback_metrics
+    assert 0.0 <= float(metrics["test/acc"]) <= 1.0
+    per_class = [float(metrics[f"test/acc/{c}"]) for c in CIFAR10DataModule.classes]
+    matrix = cli.model.confusion
+    assert matrix.shape == (10, 10) and int(matrix.sum()) == 40  # every test image counted once
+    assert float(metrics["test/acc"]) == pytest.approx(float(matrix.diag().sum() / matrix.sum()), abs=1e-6)
+    rows = matrix.sum(dim=1)
+    assert per_class == pytest.approx([float(matrix[i, i] / rows[i]) if rows[i] else 0.0 for i in range(10)], abs=1e-6)
+    logged = (tmp_path / "runs/t_test/version_0/confusion_matrix.csv").read_text().splitlines()
+    assert logged[0].startswith("true \\ predicted,airplane") and len(logged) == 11
+    assert "test/acc/airplane" in _read_metrics(tmp_path / "runs/t_test/version_0")[0]
+    cli = main(["predict", *base_args, "--run.name", "t_predict", "--ckpt_path", ckpt])
+    probabilities = torch.cat(cli.trainer.predict_loop.predictions)
+    assert probabilities.shape == (40, 10) and torch.allclose(probabilities.sum(1), torch.ones(40), atol=1e-5)
 
 
-def test_checkpoint_of_another_network_or_class_count_lists_the_keys(base_args, tiny_stl10, tmp_path, capsys):
+def test_checkpoint_of_another_network_or_class_count_lists_the_keys(base_args, tiny_config, tmp_path, capsys):
     from lab.models import TwoLayerNet
 
     foreign = tmp_path / "twolayer_weights.ckpt"  # no hyperparameters: Lightning cannot rebuild its network
-    torch.save({"state_dict": {f"backbone.{k}": v for k, v in TwoLayerNet().state_dict().items()}}, foreign)
+    torch.save({"state_dict": {f"net.{k}": v for k, v in TwoLayerNet().state_dict().items()}}, foreign)
     with pytest.raises(SystemExit) as exit_info:
         main(["test", *base_args, "--ckpt_path", str(foreign)])
     err = capsys.readouterr().err
@@ -80,12 +81,9 @@ def test_checkpoint_of_another_network_or_class_count_lists_the_keys(base_args, 
     main(["fit", *base_args, "--trainer.max_epochs", "1", "--run.name", "trained"])
     ckpt = tmp_path / "runs/trained/version_0/checkpoints/last.ckpt"
     before = ckpt.read_bytes()
-    stl = ["--config", "experiments/stl10.yaml", "--data.init_args.data_dir", str(tiny_stl10),
-           "--data.init_args.val_size", "20", "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
-           "--run.root", str(tmp_path / "runs"), "--run.wandb", "disabled"]  # fmt: skip
-    with pytest.raises(SystemExit):
-        main(["test", *stl, "--ckpt_path", str(ckpt)])  # a 10-class checkpoint into the 5-class model
-    assert "output.weight: checkpoint (10, 84) vs network (5, 84)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a 10-class checkpoint into the 5-class model
+        main(["test", "--config", "experiments/stl10.yaml", "--config", str(tiny_config), "--ckpt_path", str(ckpt)])
+    assert "classifier.weight: checkpoint (10, 84) vs network (5, 84)" in capsys.readouterr().err
     assert ckpt.read_bytes() == before  # nothing written over
 
 
@@ -95,15 +93,37 @@ def test_print_config_shows_class_paths(base_args, capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "class_path: lab.models.ConvNet" in out and "class_path: lab.data.CIFAR10DataModule" in out
+    assert "class_path: torch.optim.SGD" in out and "class_path: lab.schedules.OneCycle" in out
+
+
+def test_help_is_short_names_the_program_and_lists_only_our_networks(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) < 250
+    assert out.startswith("usage: python -m lab") and "__main__" not in out
+    assert "torch.nn.modules" not in out  # the network is typed by lab.models.Classifier, not nn.Module
+    lines = out.splitlines()
+    for option in ("--run.name", "--run.root", "--run.wandb", "--run.project", "--run.entity", "--run.test_after_fit"):
+        i = next(i for i, line in enumerate(lines) if line.strip().startswith(option))
+        help_text = " ".join(lines[i].split()[2:]) or lines[i + 1].strip()  # beside the option, or below it
+        assert help_text and not help_text.startswith("--"), option
+    assert "--optimizer " not in out and "--lr_scheduler " not in out  # one way to set it: --model.optimizer
+
+
+def test_abbreviated_options_are_refused(base_args, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *base_args, "--trainer.max_epoch", "3"])
+    assert exit_info.value.code == 2 and "--trainer.max_epoch" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
     "override, message",
     [
         (["--data.init_args.data_dir", "/nonexistent/place"], "LAB_DATA_DIR"),
-        (["--model.lr", "-1"], "lr must be a positive number"),
-        (["--model.optimizer", "rmsprop"], "optimizer"),
-        (["--model.backbone.init_args.extra_convs", "5"], "extra_convs"),
+        (["--model.optimizer.init_args.lr", "-1"], "Invalid learning rate"),
+        (["--model.optimizer", "torch.optim.NoSuchOptimizer"], "optimizer"),
+        (["--model.net.init_args.extra_convs", "5"], "extra_convs"),
     ],
 )
 def test_bad_input_exits_with_one_clear_message(base_args, capsys, override, message):
@@ -117,7 +137,7 @@ def test_bad_input_exits_with_one_clear_message(base_args, capsys, override, mes
 def test_overfits_one_batch(tiny_cifar):
     L.seed_everything(0)
     dm = CIFAR10DataModule(data_dir=str(tiny_cifar), val_size=40, batch_size=32, download=False)
-    model = ClassifierModule(ConvNet(), optimizer="adam", lr=3e-3, weight_decay=0.0, scheduler="none")
+    model = ClassifierModule(ConvNet(), optimizer=partial(torch.optim.Adam, lr=3e-3))
     trainer = L.Trainer(
         overfit_batches=1, max_epochs=60, accelerator="cpu", logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,

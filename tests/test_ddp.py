@@ -12,13 +12,10 @@ def _last_logged(run_dir, column):
     return [float(r[column]) for r in rows if r.get(column)][-1]
 
 
-def test_two_process_validation_equals_a_single_process_evaluation(tiny_cifar, tmp_path):
-    common = [
-        "--config", "experiments/lenet.yaml", "--data.init_args.data_dir", str(tiny_cifar),
-        "--data.init_args.val_size", "40", "--data.init_args.batch_size", "16", "--data.init_args.eval_batch_size",
-        "8", "--data.init_args.download", "false", "--trainer.accelerator", "cpu", "--trainer.enable_progress_bar",
-        "false", "--run.root", str(tmp_path / "runs"), "--run.wandb", "disabled",
-    ]  # fmt: skip
+@pytest.mark.slow
+def test_two_process_validation_equals_a_single_process_evaluation(tiny_config, tmp_path):
+    common = ["--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--data.init_args.val_size", "40",
+              "--data.init_args.batch_size", "16", "--data.init_args.eval_batch_size", "8"]  # fmt: skip
     main(["fit", *common, "--run.name", "ddp", "--trainer.max_epochs", "2",
           "--trainer.strategy", "ddp_spawn", "--trainer.devices", "2"])  # fmt: skip
     run_dir = tmp_path / "runs" / "ddp" / "version_0"

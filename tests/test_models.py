@@ -36,11 +36,11 @@ def test_extra_convs_limit():
         ConvNet(extra_convs=4)
 
 
-def test_replace_head_keeps_backbone():
+def test_reset_classifier_keeps_the_features():
     net = ConvNet()
-    before = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("output")}
-    old, new = net.replace_head(5)
-    assert (old.out_features, new.out_features, net.num_classes) == (10, 5, 5)
+    before = {k: v.clone() for k, v in net.state_dict().items() if not k.startswith("classifier")}
+    old = net.reset_classifier(5)
+    assert (old.out_features, net.get_classifier().out_features, net.num_classes) == (10, 5, 5)
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 5)
     after = net.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)

@@ -12,7 +12,7 @@ from lab.numpy_bn import (
     batchnorm_backward,
     batchnorm_forward_inference,
     batchnorm_forward_train,
-    make_regression_data,
+    binary_cross_entropy,
 )
 from lab.numpy_bn import bn as bn_module
 
@@ -110,22 +110,44 @@ def test_bad_shapes_raise_clear_errors():
         BatchNormState.create(5, momentum=2.0)
 
 
-def test_toy_mlp_learns_and_gradients_are_right():
-    x, y = make_regression_data(64, seed=3)
-    model = ToyMLP(x.shape[1], hidden=8, seed=0)
-    pred, cache = model.forward(x, train=True)
-    dpred = 2 * (pred - y) / y.size
-    grads = model.backward(dpred, cache)
-    # one numerical check on W1 through BN: perturb one weight
-    h, (i, j) = 1e-6, (2, 3)
-    w = model.params["W1"]
-    w[i, j] += h
-    up = np.mean((model.forward(x, train=True)[0] - y) ** 2)
-    w[i, j] -= 2 * h
-    down = np.mean((model.forward(x, train=True)[0] - y) ** 2)
-    w[i, j] += h
-    assert grads["W1"][i, j] == pytest.approx((up - down) / (2 * h), rel=1e-5)
-    trained = ToyMLP(16, seed=0)
-    data = make_regression_data(500)
-    losses = [trained.train_step(*data, lr=0.05) for _ in range(30)]
-    assert losses[-1] < 0.5 * losses[0]
+def _toy_batch(seed=0, n=9):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 784)), np.array([1] + [0] * (n - 1), dtype=np.float64).reshape(-1, 1)
+
+
+def test_toy_mlp_is_the_course_network_seeded_as_the_starter_code():
+    model = ToyMLP.from_seed(14)
+    np.random.seed(14)  # what the course's starter code does: seed 14, then randn in this order
+    expected = {"W1": np.random.randn(784, 16), "W2": np.random.randn(16, 1),
+                "gamma": np.random.randn(16), "beta": np.random.randn(16)}  # fmt: skip
+    assert all(np.array_equal(model.params[k], v) for k, v in expected.items())
+
+
+def test_toy_mlp_gradients_equal_torch_autograd_for_the_whole_network():
+    x, y = _toy_batch()
+    model = ToyMLP.from_seed(14)
+    logits, cache = model.forward(x, train=True)
+    grads = model.backward(logits, y, cache)
+    t = {k: torch.tensor(v, requires_grad=True) for k, v in ToyMLP.from_seed(14).params.items()}
+    h = torch.tensor(x) @ t["W1"]
+    z = F.batch_norm(h, None, None, t["gamma"], t["beta"], training=True, eps=1e-5)
+    out = torch.sigmoid(z) @ t["W2"]
+    loss = F.binary_cross_entropy_with_logits(out, torch.tensor(y), reduction="sum")
+    loss.backward()
+    assert binary_cross_entropy(logits, y) == pytest.approx(loss.item(), rel=1e-12)
+    for name, grad in grads.items():
+        np.testing.assert_allclose(grad, t[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+def test_toy_mlp_learns_and_inference_uses_the_running_statistics():
+    x, y = _toy_batch()
+    model = ToyMLP.from_seed(14, momentum=0.1)
+    losses = [model.train_step(x, y, lr=0.1) for _ in range(50)]
+    assert losses[-1] < 0.2 * losses[0]
+    h = x @ model.params["W1"]
+    # running = 0.9 * running + 0.1 * batch statistic, 50 times: now close to the batch's own statistics
+    np.testing.assert_allclose(model.bn.running_mean, h.mean(0), rtol=0.05)
+    one = x[:1]
+    by_running = model.evaluate(one, y[:1])
+    model.bn.running_mean = model.bn.running_mean + 1.0  # inference must follow the running statistics
+    assert model.evaluate(one, y[:1]) != pytest.approx(by_running)

@@ -1,4 +1,5 @@
-"""Each question's code path in SMOKE mode, with its output files checked."""
+"""Each question's whole code path on tiny data (experiments/smoke.yaml layered on every run), with
+its result and files checked."""
 
 import json
 import re
@@ -7,232 +8,229 @@ from pathlib import Path
 import pytest
 import torch
 
-import lab.questions.common as common
+from lab.questions import questions
+from lab.questions.results import latest, new_run_dir, point_latest
+from lab.questions.runner import main
 
 
-@pytest.fixture
-def results_root(tmp_path, monkeypatch):
-    monkeypatch.setattr(common, "RESULTS_ROOT", tmp_path / "results")
-    monkeypatch.setenv("SMOKE", "1")
-    return tmp_path / "results"
+def _question(name):
+    return next(q for q in questions() if q.name == name)
 
 
-def test_bn_question_prints_figure1_lines_and_writes_results(results_root, capsys):
-    from lab.questions import bn
-
-    bn.main(["--iterations", "7"])
-    out = capsys.readouterr().out
-    assert len(re.findall(r"^iteration: \d+, loss: \d+\.\d{6}$", out, re.M)) == 7
-    assert re.search(r"^validation loss: \d+\.\d{6}$", out, re.M)
-    run_dir = (results_root / "bn" / "latest").resolve()
-    data = json.loads((run_dir / "bn.json").read_text())
-    assert len(data["train_loss"]) == 7 and data["train_loss"][-1] < data["train_loss"][0]
-    assert f"validation loss: {data['validation_loss']:.6f}" in out
-    assert (run_dir / "loss_curve.png").stat().st_size > 10_000
+def _result(out: Path) -> dict:
+    return json.loads((out / "result.json").read_text())
 
 
-def test_runs_never_overwrite_and_latest_moves_only_when_published(results_root):
-    first, second = common.new_run_dir("q"), common.new_run_dir("q")
+def test_runs_never_overwrite_and_latest_moves_only_when_pointed(tmp_path):
+    first, second = new_run_dir("q", tmp_path), new_run_dir("q", tmp_path)
     assert first != second and first.is_dir() and second.is_dir()
-    assert not (results_root / "q" / "latest").exists()  # nothing finished yet
-    common.publish(first)
-    assert (results_root / "q" / "latest").resolve() == first.resolve()
-    common.new_run_dir("q")  # a run that fails later leaves latest alone
-    assert (results_root / "q" / "latest").resolve() == first.resolve()
+    assert latest("q", tmp_path) is None  # nothing finished yet
+    point_latest(first)
+    assert latest("q", tmp_path) == first.resolve()
+    new_run_dir("q", tmp_path)  # a run that fails later leaves latest alone
+    assert latest("q", tmp_path) == first.resolve()
 
 
-@pytest.fixture
-def tiny_args(tiny_cifar, tmp_path):
-    return [
-        "--data.init_args.data_dir", str(tiny_cifar), "--data.init_args.val_size", "40",
-        "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--run.root", str(tmp_path / "runs"), "--run.wandb", "disabled",
-    ]  # fmt: skip
+def test_bn_prints_figure1_lines_and_writes_the_loss_file(question_args, capsys):
+    out = main(_question("bn"), ["--iterations", "7", *question_args])
+    printed = capsys.readouterr().out
+    assert len(re.findall(r"^iteration: \d+, loss: \d+\.\d{6}$", printed, re.M)) == 7
+    assert re.search(r"^validation loss: \d+\.\d{6}$", printed, re.M)
+    assert "scikit-learn's bundled handwritten digits" in printed and "running statistics" in printed
+    data = _result(out)
+    assert len(data["train_loss"]) == 7 and data["train_loss"][-1] < data["train_loss"][0]
+    assert f"validation loss: {data['validation_loss']:.6f}" in printed
+    lines = (out / "bn_loss.txt").read_text().splitlines()
+    assert [float(v) for v in lines] == pytest.approx([*data["train_loss"], data["validation_loss"]], abs=1e-6)
+    assert data["validation_loss_initial_stats"] != pytest.approx(data["validation_loss"])
+    assert (out / "loss_curve.png").stat().st_size > 10_000
 
 
-def _table_rows(path):
-    return [line for line in path.read_text().splitlines() if line.startswith("| ") and "---" not in line][1:]
+def _digit_folder(folder: Path, shape=(1, 28, 28), count=10) -> Path:
+    from torchvision.io import write_png
+
+    folder.mkdir()
+    generator = torch.Generator().manual_seed(0)
+    for i in range(count):
+        write_png(torch.randint(0, 256, shape, dtype=torch.uint8, generator=generator), str(folder / f"{i}.png"))
+    return folder
 
 
-def test_lr_curves_writes_curves_and_one_row_per_rate(results_root, tiny_args):
-    from lab.questions import lr_curves
+def test_bn_reads_a_course_mnist_subset_folder(question_args, tmp_path):
+    out = main(_question("bn"), ["--iterations", "3", "--images", str(_digit_folder(tmp_path / "ok")), *question_args])
+    assert "mnist_subset images in" in _result(out)["images"]
 
-    out = lr_curves.main(["--lrs", "1e-3", "1e-5", *tiny_args])
-    rows = json.loads((out / "lr_curves.json").read_text())["rows"]
-    assert [r["lr"] for r in rows] == [1e-3, 1e-5]
-    assert all(0 <= r["val/acc"] <= 1 and 0 <= r["test/acc"] <= 1 for r in rows)
-    table = _table_rows(out / "table.md")
-    assert len(table) == 2 and table[0].startswith("| 0.001 |")
-    assert f"{100 * rows[1]['val/acc']:.1f}" in table[1]
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"count": 9}, "missing 9.png"), ({"shape": (3, 28, 28)}, "3 channel"), ({"shape": (1, 32, 32)}, "32 x 32 px")],
+)
+def test_bn_bad_image_folders_give_one_clear_message(question_args, tmp_path, capsys, kwargs, message):
+    folder = _digit_folder(tmp_path / "bad", **kwargs)
+    with pytest.raises(SystemExit) as exit_info:
+        main(_question("bn"), ["--images", str(folder), *question_args])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_lr_curves_writes_curves_and_one_row_per_rate(question_args):
+    out = main(_question("lr_curves"), ["--lrs", "1e-3", "1e-5", *question_args])
+    rates = _result(out)["rates"]
+    assert [r["lr"] for r in rates] == [1e-3, 1e-5]
+    for r in rates:  # training accuracy measured on un-augmented training images in eval mode, every epoch
+        assert all("train_eval/acc" in e and 0 <= e["val/acc"] <= 1 for e in r["run"]["history"])
+        assert 0 <= r["run"]["test_acc"] <= 1
     assert (out / "curves.png").stat().st_size > 20_000
 
 
-def test_augment_draws_lenna_panels_and_compares_gaps(results_root, tiny_args, tmp_path):
-    from torchvision.io import write_png
-
-    from lab.questions import augment
+def test_augment_draws_the_three_lenna_files_and_compares_gaps(question_args, tmp_path):
+    from torchvision.io import decode_image, write_png
 
     image = tmp_path / "img.png"
     write_png((torch.rand(3, 64, 64) * 255).to(torch.uint8), str(image))
-    out = augment.main(["--image", str(image), *tiny_args])
+    out = main(_question("augment"), ["--image", str(image), "--seeds", "2", *question_args])
     assert (out / "lenna_augmentations.png").stat().st_size > 20_000
-    rows = json.loads((out / "augment.json").read_text())["rows"]
-    assert [r["augmentation"] for r in rows] == ["no augmentation", "flip + translate 4 px"]
-    assert len(_table_rows(out / "gap.md")) == 2
-    configs = [(Path(r["run_dir"]) / "config.yaml").read_text() for r in rows]
+    for name in ("Lenna.png", "Lenna_aug1.png", "Lenna_aug2.png"):
+        assert decode_image(str(out / name)).shape == (3, 64, 64)
+    assert torch.equal(decode_image(str(out / "Lenna.png")), decode_image(str(image)))
+    variants = _result(out)["variants"]
+    assert [v["label"] for v in variants] == ["none", "flip + translate 4 px"] and all(
+        len(v["runs"]) == 2 for v in variants
+    )
+    configs = [(Path(v["runs"][0]["run_dir"]) / "config.yaml").read_text() for v in variants]
     assert "augment: null" in configs[0] and "translate: 4" in configs[1]
 
 
-def test_augment_missing_image_is_a_clear_error(results_root):
-    from lab.errors import DataNotFoundError
-    from lab.questions import augment
+def test_augment_missing_image_names_the_option_and_the_search_order(question_args, isolated_data, capsys):
+    with pytest.raises(SystemExit):
+        main(_question("augment"), ["--image", "/nonexistent.png", *question_args])
+    assert "--image /nonexistent.png: no such file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(_question("augment"), question_args)
+    err = capsys.readouterr().err
+    assert "--image PATH" in err and "LAB_DATA_DIR" in err and "shared" in err and "data_dir" not in err
 
-    with pytest.raises(DataNotFoundError, match="no such file"):
-        augment.main(["--image", "/nonexistent.png"])
 
-
-def test_best_figure_and_numbers_agree(results_root, tiny_args):
-    from lab.questions import best
-
-    out = best.main(["--config", "fast90", *tiny_args])
-    result = json.loads((out / "best.json").read_text())
-    assert result["test_acc"] == pytest.approx(result["test_acc_from_confusion"], abs=1e-6)
-    assert sum(map(sum, result["confusion_matrix"])) == result["test_images"] == 40
+def test_best_figure_and_numbers_agree_and_a_run_reloads(question_args):
+    out = main(_question("best"), ["--experiment", "fast90", *question_args])
+    result = _result(out)
+    matrix = torch.tensor(result["confusion_matrix"])
+    assert result["test_acc"] == pytest.approx(float(matrix.diag().sum() / matrix.sum()), abs=1e-6)
+    assert int(matrix.sum()) == result["test_images"] == 40
     assert Path(result["checkpoint"]).is_file()
     assert (out / "best_performance.png").stat().st_size > 30_000
-    again = json.loads((best.main(["--from-run", result["run_dir"], *tiny_args]) / "best.json").read_text())
+    again = _result(main(_question("best"), ["--from-run", result["run_dir"], *question_args]))
     assert again["test_acc"] == pytest.approx(result["test_acc"], abs=1e-6)  # same checkpoint, same test set
 
 
-def test_architectures_answers_come_from_the_modules(results_root):
+def test_architectures_answers_come_from_the_modules(question_args):
     from lab.models import ConvNet, TwoLayerNet, count_parameters
-    from lab.questions import architectures
 
-    out = architectures.main([])
-    result = json.loads((out / "architectures.json").read_text())
-    answers = result["answers"]
-    assert answers["first_conv"]["kernel_shape"] == [3, 5, 5] and answers["first_conv"]["kernels"] == 6
-    assert answers["f6"]["parameters"] == 120 * 84 + 84
-    assert "120 * 84 (weights) + 84 (biases) = 10080 + 84 = 10164" in answers["f6"]["calculation"]
+    result = _result(main(_question("architectures"), question_args))
+    assert result["first_conv_kernel"] == [3, 5, 5] and result["first_conv_kernels"] == 6
+    assert result["f6_parameters"] == 120 * 84 + 84
     for name, net in (("TwoLayerNet", TwoLayerNet()), ("ConvNet", ConvNet())):
-        layers = result["networks"][name]["layers"]
+        layers = result["layers"][name]
         assert sum(r["parameters"] for r in layers) == count_parameters(net)
         assert layers[-1]["output_shape"] == [10]
-    assert "= 10164" in (out / "architectures.md").read_text()
 
 
-def test_cifar10_classes_grid_and_counts(results_root, tiny_cifar):
-    from lab.questions import cifar10_classes
-
-    out = cifar10_classes.main(["--data-dir", str(tiny_cifar), "--per-class", "2", "--val-size", "5"])
-    facts = json.loads((out / "classes.json").read_text())
+def test_cifar10_classes_grid_and_counts(question_args):
+    out = main(_question("cifar10_classes"), ["--per-class", "2", *question_args])
+    facts = _result(out)
     assert facts["image_shape"] == [3, 32, 32] and len(facts["classes"]) == 10
     per_split = {s: sum(c[s] for c in facts["per_class"].values()) for s in ("train", "validation", "test")}
-    assert per_split == facts["split_sizes"] == {"train": 195, "validation": 5, "test": 40}
-    assert "10 mutually exclusive classes" in facts["description"]
+    assert per_split == facts["split_sizes"] == {"train": 180, "validation": 20, "test": 40}
     assert (out / "classes.png").stat().st_size > 20_000
 
 
-def test_hparams_then_deeper_then_compare(results_root, tiny_args):
-    from lab.questions import compare_nets, deeper, hparams
-
-    out = hparams.main(["--factors", "learning rate", "batch norm", *tiny_args])
-    study = json.loads((out / "hparams.json").read_text())
+@pytest.mark.slow
+def test_hparams_then_deeper_then_compare(question_args):
+    out = main(_question("hparams"), ["--factors", "learning rate", "batch norm", "--seeds", "2", *question_args])
+    study = _result(out)
     for network in ("TwoLayerNet", "ConvNet"):
         rows = [r for r in study["rows"] if r["network"] == network]
         assert len(rows) == 1 + 5 + 1  # base, 5 learning rates, batch norm on
-        best = study["best"][network]
-        assert best["val_acc"] == max(r["val_acc"] for r in rows)  # chosen on validation only
-    assert {"lr_finder.png", "acc_vs_lr.png", "best_curves.png", "table.md"} <= {p.name for p in out.iterdir()}
-    assert all(s is None or 1e-4 <= s <= 1.0 for s in [v["suggestion"] for v in study["lr_finder"].values()])
+        best = study["rows"][study["best"][network]]
+        assert best["run"]["val_acc"] == max(r["run"]["val_acc"] for r in rows if r["run"])  # validation only
+        reused = [r for r in rows if r["same_as_base"]]  # lr 0.02 (TwoLayerNet), 0.05 (ConvNet): the base config
+        assert len(reused) == 1 and reused[0]["run"] == rows[0]["run"]
+        assert study["noise"][network]["n"] == 2  # the base config over 2 seeds: the noise band
+    assert {"lr_finder.png", "acc_vs_lr.png", "best_curves.png"} <= {p.name for p in out.iterdir()}
 
-    deeper_out = deeper.main(["--seeds", "2", *tiny_args])
-    rows = json.loads((deeper_out / "deeper.json").read_text())["rows"]
-    assert [(r["network"], r["variant"]) for r in rows] == [
-        ("TwoLayerNet", "original"), ("TwoLayerNet", "+2 layers"), ("ConvNet", "original"), ("ConvNet", "+2 layers"),
+    deeper = _result(main(_question("deeper"), ["--seeds", "2", *question_args]))["variants"]
+    assert [(v["network"], v["label"]) for v in deeper] == [
+        ("TwoLayerNet", "original"), ("TwoLayerNet", "+2 FC layers"), ("ConvNet", "original"),
+        ("ConvNet", "+2 convs, same widths"), ("ConvNet", "+2 convs, 64 channels"),
     ]  # fmt: skip
-    assert all(len(r["runs"]) == 2 and r["source"].startswith("hparams best") for r in rows)
-    assert rows[1]["parameters"] != rows[0]["parameters"] and rows[3]["parameters"] > rows[2]["parameters"]
+    assert all(len(v["runs"]) == 2 for v in deeper)
+    params = [v["runs"][0]["parameters"] for v in deeper]
+    assert params[1] != params[0] and params[2] < params[3] < params[4]
 
-    compare_out = compare_nets.main([])
-    summary = json.loads((compare_out / "compare.json").read_text())
-    assert summary["ConvNet"]["best_val_acc"] == study["best"]["ConvNet"]["val_acc"]
-    assert "deeper_gain_pts" in summary["TwoLayerNet"]
-    assert (compare_out / "compare.png").stat().st_size > 30_000
-
-
-def test_compare_nets_without_study_is_a_clear_error(results_root):
-    from lab.errors import LabError
-    from lab.questions import compare_nets
-
-    with pytest.raises(LabError, match="make hparams"):
-        compare_nets.main([])
+    summary = _result(main(_question("compare_nets"), question_args))["nets"]
+    assert summary["ConvNet"]["best_val_acc"] == study["rows"][study["best"]["ConvNet"]]["run"]["val_acc"]
+    assert summary["TwoLayerNet"]["deeper_gain"] is not None
 
 
-@pytest.fixture
-def stl_args(tiny_stl10, tmp_path):
-    return [
-        "--data.init_args.data_dir", str(tiny_stl10), "--data.init_args.val_size", "20",
-        "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--run.root", str(tmp_path / "runs"), "--run.wandb", "disabled",
-    ]  # fmt: skip
+def test_compare_nets_without_study_is_a_clear_error(question_args, capsys):
+    with pytest.raises(SystemExit):
+        main(_question("compare_nets"), question_args)
+    assert "make hparams" in capsys.readouterr().err
 
 
-def test_pretrain_finetune_and_bonus(results_root, tiny_args, stl_args, tiny_stl10, tmp_path, capsys):
-    from lab.errors import LabError
-    from lab.questions import finetune, finetune_bonus, pretrain, stl10_samples
+@pytest.mark.slow
+def test_pretrain_finetune_bonus_and_stl10_samples(question_args, tmp_path, capsys):
+    from lab.questions import pretrain
 
     checkpoint = tmp_path / "ckpt" / "convnet_cifar10.pt"
-    pretrain.main(["--output", str(checkpoint), "--epochs", "1", *tiny_args])
+    pretrain.main(["--output", str(checkpoint), "--epochs", "1", *question_args])
     info = json.loads(checkpoint.with_suffix(".json").read_text())
-    assert checkpoint.is_file() and info["backbone"] == "ConvNet" and 0 <= info["test_acc"] <= 1
+    assert checkpoint.is_file() and info["net"] == "ConvNet" and 0 <= info["test_acc"] <= 1
     before = checkpoint.read_bytes()
-    with pytest.raises(LabError, match="--force"):
-        pretrain.main(["--output", str(checkpoint), *tiny_args])
-    assert checkpoint.read_bytes() == before  # never overwritten without --force
+    with pytest.raises(SystemExit):
+        pretrain.main(["--output", str(checkpoint), *question_args])
+    assert "--force" in capsys.readouterr().err and checkpoint.read_bytes() == before  # never overwritten
 
-    out = finetune.main(["--seeds", "2", "--checkpoint", str(checkpoint), *stl_args])
+    out = main(_question("finetune"), ["--seeds", "2", "--checkpoint", str(checkpoint), *question_args])
     printed = capsys.readouterr().out
     assert (
-        "output layer: Linear(in_features=84, out_features=10, bias=True) -> Linear(in_features=84, out_features=5"
+        "classifier: Linear(in_features=84, out_features=10) of the checkpoint -> Linear(in_features=84, out_features=5"
         in printed
     )
-    rows = json.loads((out / "finetune.json").read_text())["rows"]
-    assert [r["variant"].split(" ")[0] for r in rows] == ["from", "head", "full"]
-    assert all(len(r["runs"]) == 2 and r["test_images"] == 40 for r in rows)
-    assert (out / "val_curves.png").stat().st_size > 20_000
+    result = _result(out)
+    assert [v["label"].split(" ")[0] for v in result["variants"]] == ["from", "classifier", "full"]
+    assert all(len(v["runs"]) == 2 and v["runs"][0]["test_images"] == 40 for v in result["variants"])
+    assert result["orders_identical"] is True and (out / "val_curves.png").stat().st_size > 20_000
 
-    bonus = finetune_bonus.main(["--data-dir", str(tiny_stl10), "--val-size", "20"])
-    result = json.loads((bonus / "finetune_bonus.json").read_text())
-    assert sum(map(sum, result["confusion_matrix"])) == 40
-    assert result["misclassified"] == 40 - sum(result["confusion_matrix"][i][i] for i in range(5))
-    assert {"tsne.png", "confusion.png", "misclassified.png"} <= {p.name for p in bonus.iterdir()}
+    bonus = _result(main(_question("finetune_bonus"), question_args))
+    assert sum(map(sum, bonus["confusion_matrix"])) == 40
+    assert bonus["misclassified"] == 40 - sum(bonus["confusion_matrix"][i][i] for i in range(5))
 
-    samples = stl10_samples.main(["--data-dir", str(tiny_stl10), "--val-size", "20", "--per-class", "3"])
-    counts = json.loads((samples / "counts.json").read_text())["counts"]
+    samples = main(_question("stl10_samples"), ["--per-class", "3", *question_args])
+    counts = _result(samples)["counts"]
     assert sum(counts["train"].values()) + sum(counts["validation"].values()) == 120
+    assert {"samples_96px.png", "samples_32px.png"} <= {p.name for p in samples.iterdir()}
 
 
-def test_cli_unknown_stl10_class_exits_with_the_valid_names(stl_args, capsys):
-    from lab.cli import main
+def test_cli_unknown_stl10_class_exits_with_the_valid_names(tiny_config, capsys):
+    from lab.cli import main as cli
 
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "--config", "experiments/stl10.yaml", *stl_args, "--data.init_args.classes", "[cat, unicorn]"])
+        cli(["fit", "--config", "experiments/stl10.yaml", "--config", str(tiny_config), "--data.init_args.classes",
+             "[cat, unicorn]"])  # fmt: skip
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unicorn" in err and "valid names: airplane, bird, car" in err and "Traceback" not in err
 
 
-def test_a_diverging_run_is_recorded_and_the_study_goes_on(results_root, tiny_args, tmp_path):
-    from lab.questions import hparams
-
+def test_a_diverging_run_is_recorded_and_the_study_goes_on(question_args, tmp_path):
     study = tmp_path / "study.yaml"
     study.write_text(
-        "epochs: 1\nnetworks:\n  TwoLayerNet: twolayer\n"
-        'default:\n  learning rate:\n    "1e30": [--model.lr, "1e30"]\n    "0.01": [--model.lr, "0.01"]\n'
+        "epochs: 1\nlr_finder_steps: 5\nnetworks:\n  TwoLayerNet: twolayer\nfactors:\n  learning rate:\n"
+        '    "1e30": {model: {optimizer: {init_args: {lr: 1.0e+30}}}}\n'
+        '    "0.01": {model: {optimizer: {init_args: {lr: 0.01}}}}\n'
     )
-    out = hparams.main(["--study", str(study), *tiny_args, "--trainer.limit_train_batches", "8"])
-    rows = json.loads((out / "hparams.json").read_text())["rows"]
+    out = main(_question("hparams"), ["--study", str(study), "--seeds", "1", *question_args])
+    rows = _result(out)["rows"]
     assert [r["value"] for r in rows] == ["-", "1e30", "0.01"]
-    assert "loss became" in rows[1]["diverged"] and not rows[2].get("diverged")
-    assert "diverged" in (out / "table.md").read_text()
+    assert "loss became nan or inf" in rows[1]["diverged"] and rows[1]["run"] is None and rows[2]["run"]

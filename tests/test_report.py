@@ -1,39 +1,41 @@
-"""The report and the README sections, built from SMOKE results of a few questions (the rest missing)."""
+"""The report and README's questions table, built from tiny results of a few questions (the rest
+missing), a question registered at runtime, and conclusions that follow the numbers."""
 
-import json
 import re
+import sys
+import types
+from dataclasses import dataclass
 
 import pytest
+import yaml
 
-import lab.questions.common as common
+from lab.questions import REGISTRY, Question, questions, register
+from lab.questions.results import latest, load
+from lab.report.blocks import Table, Text, markdown_table
 from lab.report.build import write_report
 from lab.report.readme import refresh
-from lab.report.results import Results, table_rows
-from lab.report.sections import SECTIONS
+from tests.conftest import SMOKE
 
 
 @pytest.fixture(scope="module")
-def smoke_results(tmp_path_factory, tiny_cifar):
+def smoke_results(tmp_path_factory, tiny_data):
     """results/ with bn, architectures, hparams (one factor), deeper (1 seed) and compare_nets."""
-    from lab.questions import architectures, bn, compare_nets, deeper, hparams
+    from lab.questions.runner import main
 
     root = tmp_path_factory.mktemp("report")
-    patch = pytest.MonkeyPatch()
-    patch.setattr(common, "RESULTS_ROOT", root / "results")
-    patch.setenv("SMOKE", "1")
-    args = [
-        "--data.init_args.data_dir", str(tiny_cifar), "--data.init_args.val_size", "40",
-        "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
-        "--trainer.enable_progress_bar", "false", "--run.root", str(root / "runs"), "--run.wandb", "disabled",
-    ]  # fmt: skip
-    try:
-        bn.main(["--iterations", "5"])
-        architectures.main([])
-        hparams.main(["--factors", "batch norm", *args])
-        deeper.main(["--seeds", "1", *args])
-        compare_nets.main([])
-    finally:
-        patch.undo()
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump({
+        "trainer": {"accelerator": "cpu", "enable_progress_bar": False},
+        "data": {"init_args": {"data_dir": str(tiny_data), "val_size": 20, "download": False}},
+        "run": {"root": str(root / "runs"), "wandb": "disabled"},
+    }))  # fmt: skip
+    args = ["--config", str(config), "--config", str(SMOKE), "--results", str(root / "results"), "--seeds", "1"]
+    by_name = {q.name: q for q in questions()}
+    main(by_name["bn"], ["--iterations", "5", *args])
+    main(by_name["architectures"], args)
+    main(by_name["hparams"], ["--factors", "batch norm", *args])
+    main(by_name["deeper"], args)
+    main(by_name["compare_nets"], args)
     return root / "results"
 
 
@@ -44,53 +46,104 @@ def _table_after(report: str, title: str) -> str:
     return "\n".join(line for line in lines[: next(i for i, ln in enumerate(lines) if not ln.startswith("|"))])
 
 
+def _rows(table: str) -> list[list[str]]:
+    return [[c.strip().replace("**", "") for c in ln.strip().strip("|").split("|")] for ln in table.splitlines()[2:]]
+
+
 def test_report_has_every_section_numbered_and_lists_missing(smoke_results):
     md, page, missing_count = write_report(smoke_results)
     report = md.read_text()
     headings = re.findall(r"^## (\d+)\. (.+) \(", report, re.M)
-    assert [int(n) for n, _ in headings] == list(range(1, len(SECTIONS) + 1))
-    assert [t for _, t in headings] == [s.title for s in SECTIONS]
+    assert [int(n) for n, _ in headings] == list(range(1, len(questions()) + 1))
+    assert [t for _, t in headings] == [q.title for q in questions()]
     missing = report.split("## Missing results", 1)[1]
-    for section in SECTIONS:
-        present = all((smoke_results / q / "latest").exists() for q in section.questions)
-        assert (section.command in missing) != present, section.title  # listed exactly when absent
+    for q in questions():
+        assert (q.command in missing) != (latest(q.name, smoke_results) is not None), q.name  # listed iff absent
     assert missing_count == sum(1 for line in missing.splitlines() if line.startswith("- "))
-    # figures and tables numbered 1..n in order, every figure file exists
-    figures = re.findall(r"^\*\*Figure (\d+)\. ", report, re.M)
+    figures = re.findall(r"^\*\*Figure (\d+)[ .(]", report, re.M)
     tables = re.findall(r"^\*\*Table (\d+)\. ", report, re.M)
-    assert figures == [str(i) for i in range(1, len(figures) + 1)] and len(figures) >= 6
-    assert tables == [str(i) for i in range(1, len(tables) + 1)] and len(tables) >= 4
+    assert figures == [str(i) for i in range(1, len(figures) + 1)] and len(figures) >= 5
+    assert tables == [str(i) for i in range(1, len(tables) + 1)] and len(tables) >= 4  # in reading order
+    assert "## Appendix: full tables" in report and "Hyperparameter study" in report.split("## Appendix")[1]
     for rel in re.findall(r"!\[Figure \d+\]\(([^)]+)\)", report):
         assert (md.parent / rel).is_file(), rel
+    assert "**Figure 1 (A2 Figure 1)." in report or "(A2 Figure 1)" in report  # the text's own label beside ours
     html = page.read_text()
     assert html.count('src="data:image/png;base64,') == len(figures) and "figure file missing" not in html
     assert "torch / lightning" in report and "git commit" in report
+    assert (smoke_results / "pku" / "bn_loss.txt").is_file()  # A2's results files, gathered
 
 
 def test_report_numbers_equal_the_run_files(smoke_results):
+    from lab.questions.deeper import DeeperResult
+    from lab.questions.hparams import HparamsResult
+
     report = write_report(smoke_results)[0].read_text()
-    results = Results(smoke_results)
-    study = results.load("hparams", "hparams.json")
-    rows = table_rows(_table_after(report, "Hyperparameter study"))
-    assert len(rows) == len(study["rows"])
-    for cells, row in zip(rows, study["rows"]):
-        assert cells[0] == row["network"] and cells[3] == f"{100 * row['val_acc']:.2f}"
-        assert cells[4] == f"{100 * row['test_acc']:.2f}" and cells[7] == f"{row['parameters']:,}"
-    deeper = results.load("deeper", "deeper.json")["rows"]
-    cells = table_rows(_table_after(report, "Original vs +2 layers"))
-    assert [c[4].split(" ± ")[0] for c in cells] == [f"{100 * r['test_acc_mean']:.2f}" for r in deeper]
-    losses = results.load("bn", "bn.json")
-    assert f"iteration {len(losses['train_loss'])}: {losses['train_loss'][-1]:.6f}" in report
-    assert "10164" in report  # the F6 answer, from architectures.json
+    study = load(HparamsResult, latest("hparams", smoke_results))
+    rows = _rows(_table_after(report, "Hyperparameter study"))
+    assert len(rows) == len(study.rows)
+    for cells, row in zip(rows, study.rows):
+        assert cells[0] == row.network and cells[3] == f"{100 * row.run.val_acc:.2f}"
+        assert cells[4] == f"{100 * row.run.test_acc:.2f}" and cells[7] == f"{row.run.parameters:,}"
+    deeper = load(DeeperResult, latest("deeper", smoke_results))
+    cells = _rows(_table_after(report, "Original vs +2 layers"))
+    assert [c[4].split(" ± ")[0] for c in cells] == [f"{100 * v.test.mean:.2f}" for v in deeper.variants]
+    bn = load(REGISTRY["bn"].result_type, latest("bn", smoke_results))
+    assert f"{bn.train_loss[-1]:.6f} at iteration {len(bn.train_loss)}" in report
+    assert "10164" in report  # the F6 answer, from the architectures result
 
 
-def test_readme_sections_refresh_from_results_and_keep_the_rest(smoke_results):
-    names = ["classes", "architectures", "hparams", "deeper", "compare", "finetune", "bonus", "lr_curves", "augment"]
-    readme = "intro\n" + "".join(f"<!-- results:{n} -->\nold {n}\n<!-- /results:{n} -->\ntail {n}\n" for n in names)
-    text, skipped = refresh(readme, Results(smoke_results))
-    assert skipped == ["classes", "finetune", "bonus", "lr_curves", "augment"]  # no results: left as they were
-    assert "old classes" in text and "old hparams" not in text and "tail hparams" in text
-    study = json.loads((smoke_results / "hparams" / "latest" / "hparams.json").read_text())
-    assert f"{100 * study['rows'][0]['val_acc']:.2f}" in text.split("<!-- results:hparams -->")[1]
-    with pytest.raises(ValueError, match="results:augment"):
-        refresh(readme.replace("<!-- results:augment -->", ""), Results(smoke_results))
+def test_readme_table_lists_every_question_with_its_latest_result(smoke_results):
+    readme = "intro\n<!-- questions -->\nold table\n<!-- /questions -->\ntail\n"
+    text = refresh(readme, smoke_results)
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("tail\n")
+    rows = [ln for ln in text.splitlines() if ln.startswith("| `make ")]
+    assert [r.split("`")[1] for r in rows] == [q.command for q in questions()]
+    assert sum("not run yet" in r for r in rows) == sum(latest(q.name, smoke_results) is None for q in questions())
+    bn = next(r for r in rows if r.startswith("| `make bn`"))
+    result = load(REGISTRY["bn"].result_type, latest("bn", smoke_results))
+    assert REGISTRY["bn"].headline(result) in bn
+    with pytest.raises(ValueError, match="questions"):
+        refresh("no markers here", smoke_results)
+
+
+@dataclass
+class _Answer:
+    value: float
+
+
+@pytest.fixture
+def extra_question(monkeypatch):
+    """A tiny question module, registered at runtime: what adding a question takes."""
+    module = types.ModuleType("extra_question")
+    module.run = lambda args, out: _Answer(42.0)
+    module.render = lambda result, folder: [
+        Text(f"The answer is {result.value:g}."),
+        Table("Answer", markdown_table(["x"], [[result.value]]), "One row."),
+    ]
+    module.headline = lambda result: f"answer {result.value:g}"
+    monkeypatch.setitem(sys.modules, "extra_question", module)
+    question = register(Question("extra_question", "An extra question", "A2", "task 9", order=999,
+                                 result_type=_Answer, asks="What is it?"))  # fmt: skip
+    yield question
+    REGISTRY.pop("extra_question")
+
+
+def test_a_question_registered_at_runtime_appears_everywhere(smoke_results, extra_question, capsys):
+    from lab.questions.__main__ import list_targets
+    from lab.questions.runner import main
+
+    main(extra_question, ["--results", str(smoke_results)])
+    list_targets()
+    assert "extra-question" in capsys.readouterr().out  # make all's list and make help
+    report = write_report(smoke_results)[0].read_text()
+    assert f"## {len(questions())}. An extra question (A2 task 9)" in report and "The answer is 42." in report
+    text = refresh("<!-- questions -->\n<!-- /questions -->\n", smoke_results)
+    assert "| `make extra-question` | A2 task 9 | An extra question | answer 42 |" in text
+
+
+def test_the_published_report_keeps_its_figures_as_files(smoke_results, tmp_path):
+    md, _, _ = write_report(smoke_results, tmp_path / "docs", copy_figures=True)
+    report = md.read_text()
+    figures = re.findall(r"!\[Figure \d+\]\(([^)]+)\)", report)
+    assert figures and all(rel.startswith("figures/") and (md.parent / rel).is_file() for rel in figures)

@@ -4,8 +4,8 @@ import torch
 
 from lab.data import STL10SubsetDataModule
 from lab.data.stl10 import UnknownClassError, load_split, read_images
-from lab.data.synthetic import write_stl10
 from lab.errors import CorruptDataError
+from tests.synthetic import write_stl10
 
 
 def _dm(root, **kw):

@@ -61,25 +61,27 @@ def offline(monkeypatch):
     monkeypatch.setenv("WANDB_DISABLE_GIT", "true")
 
 
-def test_fit_logs_metrics_and_the_config_once(offline, tiny_cifar, tmp_path):
+def test_fit_logs_metrics_and_the_config_once(offline, tiny_config, tmp_path, monkeypatch):
     from lab.cli import main
 
+    monkeypatch.setenv("WANDB_PROJECT", "from-env")  # respected: no --run.project given
+
     main([
-        "fit", "--config", "experiments/lenet.yaml", "--data.init_args.data_dir", str(tiny_cifar),
-        "--data.init_args.val_size", "40", "--data.init_args.download", "false", "--trainer.accelerator", "cpu",
-        "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2", "--trainer.enable_progress_bar", "false",
-        "--run.root", str(tmp_path / "runs"), "--run.group", "questionX", "--seed_everything", "7",
+        "fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--run.wandb", "auto",
+        "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2", "--run.group", "questionX",
+        "--seed_everything", "7",
     ])  # fmt: skip
     run_dir = tmp_path / "runs" / "lenet" / "version_0"
     records = finished_records(run_dir)
     kinds = [r.WhichOneof("record_type") for r in records]
     run = records[kinds.index("run")].run
-    assert run.project == "lab" and run.run_group == "questionX"
+    assert run.project == "from-env" and run.run_group == "questionX"
     assert set(run.tags) == {"network:ConvNet", "dataset:cifar10", "seed:7"}
     configs = [r.config for r in records if r.WhichOneof("record_type") == "config"]
     assert len(configs) == 1  # the resolved config, logged once; no separate module/data hparams
     config = {_key(u): json.loads(u.value_json) for u in configs[0].update}
-    assert config["model"]["lr"] == 0.05 and config["data"]["class_path"] == "lab.data.CIFAR10DataModule"
+    assert config["model"]["optimizer"]["init_args"]["lr"] == 0.05
+    assert config["data"]["class_path"] == "lab.data.CIFAR10DataModule"
     assert config["seed_everything"] == 7
     history = [{_key(i): json.loads(i.value_json) for i in r.history.item} for r in records if r.HasField("history")]
     val_acc = [h["val/acc"] for h in history if "val/acc" in h]
@@ -90,27 +92,40 @@ def test_fit_logs_metrics_and_the_config_once(offline, tiny_cifar, tmp_path):
     assert json.loads((run_dir / "run.json").read_text())["seed"] == 7
 
 
-def test_published_figures_are_logged_as_images(offline, tmp_path, monkeypatch):
+def test_published_figures_are_logged_as_images_in_the_training_runs_project(offline, tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    import lab.questions.common as common
+    from lab.questions.results import new_run_dir
+    from lab.questions.runner import log_figures
 
-    monkeypatch.setattr(common, "RESULTS_ROOT", tmp_path / "results")
-    out = common.new_run_dir("somequestion")
+    monkeypatch.setenv("WANDB_PROJECT", "my-project")
+    out = new_run_dir("somequestion", tmp_path / "results")
     for name in ("a", "b"):
         plt.figure(figsize=(2, 2))
         plt.plot([0, 1])
         plt.savefig(out / f"{name}.png")
         plt.close()
-    common.publish(out)
+    log_figures("somequestion", out)
     records = finished_records(out)
     run = next(r.run for r in records if r.HasField("run"))
-    assert run.run_group == "somequestion" and run.job_type == "figures"
+    assert run.run_group == "somequestion" and run.job_type == "figures" and run.project == "my-project"
     logged = {_key(i): json.loads(i.value_json) for r in records if r.HasField("history") for i in r.history.item}
     for name in ("a", "b"):
         assert logged[f"figures/{name}/_type"] == "image-file"
         media = _offline_run(out).parent / "files" / logged[f"figures/{name}/path"]
         assert media.read_bytes() == (out / f"{name}.png").read_bytes()  # the figure itself, uploaded on sync
+
+
+def test_project_and_entity_come_from_the_option_then_the_environment(monkeypatch):
+    from lab.loggers import wandb_entity, wandb_project
+
+    monkeypatch.delenv("WANDB_PROJECT", raising=False)
+    monkeypatch.delenv("WANDB_ENTITY", raising=False)
+    assert wandb_project(None) == "lab" and wandb_entity(None) is None
+    monkeypatch.setenv("WANDB_PROJECT", "env-project")
+    monkeypatch.setenv("WANDB_ENTITY", "env-team")
+    assert wandb_project(None) == "env-project" and wandb_entity(None) == "env-team"
+    assert wandb_project("mine") == "mine" and wandb_entity("me") == "me"

@@ -1,7 +1,18 @@
 """Lightning callbacks of this project."""
 
 from lab.callbacks.epoch_seed import SeedEachEpoch
-from lab.callbacks.finetune import FreezeUnfreeze
+from lab.callbacks.finetune import FreezeUnfreeze, LoadPretrained
+from lab.callbacks.finite_loss import FiniteLossGuard
+from lab.callbacks.history import EpochHistory
+from lab.callbacks.progress import EpochLines
 from lab.callbacks.time_to_accuracy import TimeToAccuracy
 
-__all__ = ["FreezeUnfreeze", "SeedEachEpoch", "TimeToAccuracy"]
+__all__ = [
+    "EpochHistory",
+    "EpochLines",
+    "FiniteLossGuard",
+    "FreezeUnfreeze",
+    "LoadPretrained",
+    "SeedEachEpoch",
+    "TimeToAccuracy",
+]

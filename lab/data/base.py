@@ -8,7 +8,6 @@ augments (training only) and normalizes there, on the whole batch at once.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 
 import lightning as L
 import torch
@@ -16,7 +15,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lab.callbacks.epoch_seed import epoch_seed
 from lab.data.augment import AugmentConfig, BatchAugment
-from lab.run_record import built_by_cli
 
 
 class TensorBatches(Dataset):
@@ -38,19 +36,22 @@ class TensorBatches(Dataset):
 
 
 class EpochShuffle(Sampler[int]):
-    """A new order every epoch that depends on (training seed, epoch) only, never on the global RNG:
-    a run resumed at epoch k draws epoch k's order exactly as an uninterrupted run does (Lightning
-    fetches the first batch of a process before any epoch hook could reseed)."""
+    """A new order every epoch that depends on (training seed, epoch) only, never on the global RNG, so
+    a run resumed at epoch k draws epoch k's order exactly as an uninterrupted run does. The fit loop
+    tells it the epoch through ``set_epoch`` (under DDP, Lightning's sampler wrapper passes it on)."""
 
-    def __init__(self, size: int, epoch: Callable[[], int]):
-        self.size, self.epoch = size, epoch
+    def __init__(self, size: int):
+        self.size, self.epoch = size, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.size
 
     def __iter__(self):
         seed = int(os.environ.get("PL_GLOBAL_SEED", "0"))  # set by seed_everything (the CLI's seed)
-        generator = torch.Generator().manual_seed(epoch_seed(seed, self.epoch()))
+        generator = torch.Generator().manual_seed(epoch_seed(seed, self.epoch))
         return iter(torch.randperm(self.size, generator=generator).tolist())
 
 
@@ -90,6 +91,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
         split_seed: int = 0,
         augment: AugmentConfig | None = None,
         train_subset: int | None = None,
+        train_eval_size: int = 0,
         channels_last: bool = False,
         download: bool = True,
     ):
@@ -102,31 +104,33 @@ class InMemoryImageDataModule(L.LightningDataModule):
             split_seed: seed of the train/validation split, independent of the training seed.
             augment: batched augmentation applied to training batches only.
             train_subset: keep only the first N training images of the split (quick runs, tests).
+            train_eval_size: also evaluate, after every epoch, a fixed subset of this many training images,
+                un-augmented and in eval mode (logged as train_eval/loss and train_eval/acc); 0 = off.
             channels_last: hand batches to the network in channels_last memory format (faster on CPU).
             download: allow a torchvision download into ./data when no local copy is found.
         """
         super().__init__()
-        if batch_size < 1 or eval_batch_size < 1:
-            raise ValueError(
-                f"batch sizes must be >= 1, got batch_size={batch_size}, eval_batch_size={eval_batch_size}"
-            )
-        if val_size < 1:
-            raise ValueError(f"val_size must be >= 1 (model selection needs a validation split), got {val_size}")
-        if train_subset is not None and train_subset < 1:
-            raise ValueError(f"train_subset must be >= 1 or null, got {train_subset}")
-        self.save_hyperparameters(logger=not built_by_cli())  # the CLI logs the whole config once
-        self.data_dir = data_dir
-        self.batch_size = batch_size
-        self.eval_batch_size = eval_batch_size
-        self.val_size = val_size
-        self.split_seed = split_seed
+        self.save_hyperparameters(logger=False)  # the CLI logs the whole config once (lab/run_record.py)
+        self.data_dir, self.batch_size, self.eval_batch_size = data_dir, batch_size, eval_batch_size
+        self.val_size, self.split_seed, self.train_subset = val_size, split_seed, train_subset
+        self.train_eval_size, self.channels_last, self.download = train_eval_size, channels_last, download
         self.augment = BatchAugment(augment)
-        self.train_subset = train_subset
-        self.channels_last = channels_last
-        self.download = download
-        self.train_set = self.val_set = self.test_set = None
+        self._check_sizes()
+        self.train_set = self.val_set = self.test_set = self.train_eval_set = None
         self.mean = self.std = None
         self._stats_on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _check_sizes(self) -> None:
+        if self.batch_size < 1 or self.eval_batch_size < 1:
+            raise ValueError(
+                f"batch sizes must be >= 1, got batch_size={self.batch_size}, eval_batch_size={self.eval_batch_size}"
+            )
+        if self.val_size < 1:
+            raise ValueError(f"val_size must be >= 1 (model selection needs a validation split), got {self.val_size}")
+        if self.train_subset is not None and self.train_subset < 1:
+            raise ValueError(f"train_subset must be >= 1 or null, got {self.train_subset}")
+        if self.train_eval_size < 0:
+            raise ValueError(f"train_eval_size must be >= 0, got {self.train_eval_size}")
 
     # -- what subclasses provide ---------------------------------------------------------
     def load_arrays(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,29 +161,33 @@ class InMemoryImageDataModule(L.LightningDataModule):
         self.train_set = TensorBatches(images[train_idx], labels[train_idx])
         self.val_set = TensorBatches(images[val_idx], labels[val_idx])
         self.test_set = TensorBatches(*self.load_arrays(train=False))
+        if self.train_eval_size:
+            keep = train_idx[: self.train_eval_size]  # a fixed random subset: the split order is seeded
+            self.train_eval_set = TensorBatches(images[keep], labels[keep])
         self.mean, self.std = channel_mean_std(self.train_set.images)
 
     def _loader(self, dataset: TensorBatches, batch_size: int, shuffle: bool) -> DataLoader:
         drop_last = shuffle and len(dataset) > batch_size  # no size-1 tail batch for BatchNorm
-        sampler = EpochShuffle(len(dataset), self._training_epoch) if shuffle else None
+        sampler = EpochShuffle(len(dataset)) if shuffle else None
         # its own generator: creating an iterator must not draw from the global RNG (augmentation's)
         return DataLoader(
-            dataset, batch_size=batch_size, sampler=sampler, drop_last=drop_last, collate_fn=whole_batch,
+            dataset,
+            batch_size=batch_size,
+            sampler=sampler,
+            drop_last=drop_last,
+            collate_fn=whole_batch,
             generator=torch.Generator().manual_seed(0),
-        )  # fmt: skip
-
-    def _training_epoch(self) -> int:
-        """The epoch about to be served: the fit loop's count (right on resume too), else a counter."""
-        if self.trainer is not None:
-            return self.trainer.fit_loop.epoch_progress.current.processed
-        self._epochs_served = getattr(self, "_epochs_served", -1) + 1
-        return self._epochs_served
+        )
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_set, self.batch_size, shuffle=True)
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        val = self._loader(self.val_set, self.eval_batch_size, shuffle=False)
+        fitting = self.trainer is not None and self.trainer.state.fn == "fit"
+        if self.train_eval_set is None or not fitting:  # `validate` alone checks the validation split only
+            return val
+        return [val, self._loader(self.train_eval_set, self.eval_batch_size, shuffle=False)]
 
     def test_dataloader(self) -> DataLoader:
         return self._loader(self.test_set, self.eval_batch_size, shuffle=False)
@@ -212,7 +220,13 @@ class InMemoryImageDataModule(L.LightningDataModule):
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
-    def denormalize(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalized float batch -> [0, 1] images, for figures."""
-        mean, std = self.normalization(x.device)
-        return (x * std + mean).clamp(0, 1)
+    # -- what a checkpoint keeps of the data: enough to prepare new images without the dataset ----
+    def state_dict(self) -> dict:
+        if self.mean is None:
+            return {}
+        size = tuple(self.train_set.images.shape[-2:])
+        return {"classes": list(self.classes), "mean": self.mean.tolist(), "std": self.std.tolist(), "image_size": size}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state and self.mean is None:
+            self.mean, self.std = torch.tensor(state["mean"]), torch.tensor(state["std"])

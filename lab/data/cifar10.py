@@ -12,16 +12,23 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from lab.data.base import InMemoryImageDataModule
 from lab.errors import CorruptDataError
 from lab.paths import find_dataset
 
 CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-)  # fmt: skip
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 FOLDER = "cifar-10-batches-py"
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"
@@ -97,8 +104,8 @@ def download_cifar10(target: Path) -> None:
     TorchvisionCIFAR10(root=str(target), download=True)
 
 
-class CIFAR10(Dataset):
-    """CIFAR-10 split as in-memory tensors; indexing with a list or tensor returns a whole batch."""
+class CIFAR10:
+    """One CIFAR-10 split, found by the data search order, as in-memory tensors ``images``, ``labels``."""
 
     classes = CLASSES
 
@@ -106,12 +113,6 @@ class CIFAR10(Dataset):
         folder = find_dataset("cifar10", FOLDER, root, download_cifar10 if download else None)
         self.folder = folder / FOLDER
         self.images, self.labels = load_split(self.folder, train)
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, index):
-        return self.images[index], self.labels[index]
 
 
 class CIFAR10DataModule(InMemoryImageDataModule):

@@ -1,8 +1,8 @@
-"""Networks, each a plain nn.Module with a swappable ``output`` layer."""
+"""Networks, each a ``Classifier``: ``forward_features`` + a swappable linear ``classifier``."""
 
-from lab.models.base import Backbone, count_parameters
+from lab.models.base import Classifier, count_parameters
 from lab.models.cnn import CourseCNN
 from lab.models.lenet import ConvNet
 from lab.models.twolayer import TwoLayerNet
 
-__all__ = ["Backbone", "ConvNet", "CourseCNN", "TwoLayerNet", "count_parameters"]
+__all__ = ["Classifier", "ConvNet", "CourseCNN", "TwoLayerNet", "count_parameters"]

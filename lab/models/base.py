@@ -1,4 +1,5 @@
-"""What every network here shares: a named output layer that fine-tuning can swap."""
+"""What every network here shares, named as timm names it: ``forward_features`` (image -> penultimate
+features) and a linear ``classifier`` that fine-tuning swaps with ``reset_classifier``."""
 
 from __future__ import annotations
 
@@ -6,31 +7,37 @@ import torch
 from torch import nn
 
 
-class Backbone(nn.Module):
-    """A classifier split into ``embed`` (image -> penultimate features) and ``output`` (a Linear).
+class Classifier(nn.Module):
+    """A classifier split into ``forward_features`` and a linear head ``classifier``.
 
-    Subclasses build ``self.output`` and implement ``embed``; ``forward`` is their composition.
+    Subclasses build ``self.classifier`` (an ``nn.Linear``) and implement ``forward_features``; the
+    network's class count is the head's output count, so a head swap is the only way to change it.
     """
 
-    output: nn.Linear
+    classifier: nn.Linear
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(features)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.embed(x))
+        return self.forward_head(self.forward_features(x))
 
     @property
     def num_classes(self) -> int:
-        return self.output.out_features
+        return self.classifier.out_features
 
-    def replace_head(self, num_classes: int) -> tuple[nn.Linear, nn.Linear]:
-        """Swap the output layer for a freshly initialised one with ``num_classes`` outputs."""
-        old = self.output
+    def get_classifier(self) -> nn.Linear:
+        return self.classifier
+
+    def reset_classifier(self, num_classes: int) -> nn.Linear:
+        """Swap the head for a freshly initialised one with ``num_classes`` outputs; returns the old head."""
+        old = self.classifier
         new = nn.Linear(old.in_features, num_classes, bias=old.bias is not None)
-        new.to(device=old.weight.device, dtype=old.weight.dtype)
-        self.output = new
-        return old, new
+        self.classifier = new.to(device=old.weight.device, dtype=old.weight.dtype)
+        return old
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:

@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lab.models.base import Backbone
+from lab.models.base import Classifier
 
 _ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU}
 
@@ -47,7 +47,7 @@ class ConvGroup(nn.Module):
         return x
 
 
-class CourseCNN(Backbone):
+class CourseCNN(Classifier):
     """stem conv -> len(widths) ConvGroups -> global max pool -> Linear (output x output_scale)."""
 
     def __init__(
@@ -77,11 +77,11 @@ class CourseCNN(Backbone):
             cin = width
         self.groups = nn.Sequential(*groups)
         self.pool = nn.AdaptiveMaxPool2d(1)
-        self.output = nn.Linear(cin, num_classes, bias=False)
+        self.classifier = nn.Linear(cin, num_classes, bias=False)
         self.output_scale = output_scale
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.groups(self.stem(x))).flatten(1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.embed(x)) * self.output_scale
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.classifier(features) * self.output_scale

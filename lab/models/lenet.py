@@ -8,7 +8,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lab.models.base import Backbone
+from lab.models.base import Classifier
 
 MAX_EXTRA_CONVS = 3  # the coursework allows at most 3 conv layers beyond LeNet-5
 
@@ -21,7 +21,7 @@ def _conv_block(cin: int, cout: int, kernel: int, padding: int, batch_norm: bool
     return nn.Sequential(*layers)
 
 
-class ConvNet(Backbone):
+class ConvNet(Classifier):
     """LeNet-5: C1 6@5x5 -> S2 -> C3 16@5x5 -> S4 -> C5 120 -> F6 84 -> output.
 
     For colour input C1 has 6 kernels of 3x5x5. C5 is a 5x5 convolution over the 16x5x5 maps,
@@ -71,7 +71,7 @@ class ConvNet(Backbone):
         if dropout:
             f6_layers.append(nn.Dropout(dropout))
         self.f6 = nn.Sequential(*f6_layers)
-        self.output = nn.Linear(f6, num_classes)
+        self.classifier = nn.Linear(f6, num_classes)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.f6(self.features(x))

@@ -1,10 +1,11 @@
-"""Loading a pretrained backbone for another number of classes, in the two orders of the coursework.
+"""Loading a pretrained network for another number of classes, in the two orders of the coursework.
 
-(a) ``load_then_replace``: give the network the checkpoint's output layer, load every weight
-    (strict), then swap the output layer for a new one with the new number of classes.
-(b) ``replace_then_load``: build the network for the new classes, then load only the parameters
-    whose names and shapes match (the output layer is skipped and reported).
-Both leave identical weights everywhere but the (freshly initialised) output layer.
+(a) ``load_then_replace``: give the network the checkpoint's classifier, load every weight (strict),
+    then swap the classifier for a new one with the new number of classes.
+(b) ``replace_then_load``: swap the classifier first, then load only the parameters whose names and
+    shapes match (the old classifier is skipped and reported).
+Both leave identical weights everywhere but the (freshly initialised) classifier. The fine-tuning
+callback ``lab.callbacks.LoadPretrained`` calls ``load_pretrained`` before training starts.
 """
 
 from __future__ import annotations
@@ -13,31 +14,36 @@ from pathlib import Path
 from typing import Literal
 
 import torch
+from torch import nn
 
 from lab.errors import CheckpointMismatchError
-from lab.models.base import Backbone
+from lab.models.base import Classifier
 
 LoadOrder = Literal["load_then_replace", "replace_then_load"]
+HEAD = "classifier."
 
 
-def read_backbone_state(path: str | Path) -> dict[str, torch.Tensor]:
-    """Backbone weights from a Lightning checkpoint (``backbone.*`` keys) or a plain state dict file."""
+def read_net_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """Network weights from a Lightning checkpoint (``net.*`` keys) or a plain state dict file."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointMismatchError(f"checkpoint {path} not found; train one first or give the right path.")
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise CheckpointMismatchError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}).") from exc
+        raise CheckpointMismatchError(
+            f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); it is truncated or not a checkpoint."
+        ) from exc
     state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
-    if not isinstance(state, dict):
-        raise CheckpointMismatchError(f"checkpoint {path} holds no state dict.")
-    prefixed = {k[len("backbone.") :]: v for k, v in state.items() if k.startswith("backbone.")}
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointMismatchError(f"checkpoint {path} holds no state dict of tensors.")
+    prefixed = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
     return prefixed or state
 
 
-def _mismatches(backbone: torch.nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
-    own = backbone.state_dict()
+def mismatches(net: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Every key missing from, unexpected in or shaped differently in ``state``, as readable lines."""
+    own = net.state_dict()
     problems = [f"{k}: missing from checkpoint" for k in own if k not in state]
     problems += [f"{k}: unexpected in checkpoint" for k in state if k not in own]
     problems += [
@@ -48,59 +54,59 @@ def _mismatches(backbone: torch.nn.Module, state: dict[str, torch.Tensor]) -> li
     return problems
 
 
-def check_checkpoint_fits(backbone: torch.nn.Module, path: str | Path) -> None:
-    """Before Lightning loads ``path`` (``--ckpt_path``) into a model with ``backbone``: one error
-    listing every missing, unexpected or differently shaped key, instead of PyTorch's traceback."""
-    problems = _mismatches(backbone, read_backbone_state(path))
+def _mismatch_error(net: nn.Module, problems: list[str], source: str) -> CheckpointMismatchError:
+    """Up to 4 problems of each kind (missing, unexpected, shape), with how many more there are."""
+    shown = []
+    for kind in ("missing", "unexpected", " vs ", "no match"):
+        same = [p for p in problems if kind in p]
+        shown += same[:4] + ([f"... {len(same) - 4} more like it"] if len(same) > 4 else [])
+    return CheckpointMismatchError(
+        f"{source} does not fit {type(net).__name__}: "
+        + "; ".join(shown)
+        + ". Use a checkpoint of the same architecture and options (and class count), or configure the network "
+        "as it was trained."
+    )
+
+
+def check_checkpoint_fits(net: nn.Module, path: str | Path) -> None:
+    """Before Lightning loads ``path`` (``--ckpt_path``): one error listing every mismatched key."""
+    problems = mismatches(net, read_net_state(path))
     if problems:
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise CheckpointMismatchError(
-            f"checkpoint {path} does not fit {type(backbone).__name__}: " + "; ".join(problems[:10]) + more
-            + ". Give a checkpoint of this network and class count, or the --config/--model.backbone it was trained "
-            "with."
-        )  # fmt: skip
+        raise _mismatch_error(net, problems, f"checkpoint {path}")
 
 
-def load_then_replace(backbone: Backbone, state: dict[str, torch.Tensor], num_classes: int) -> None:
-    """Order (a): load everything into the checkpoint-shaped network, then replace the output layer."""
-    head = state.get("output.weight")
-    if head is not None and head.shape[0] != backbone.num_classes:
-        backbone.replace_head(head.shape[0])
-    problems = _mismatches(backbone, state)
+def load_then_replace(net: Classifier, state: dict[str, torch.Tensor], num_classes: int) -> list[str]:
+    """Order (a): load everything into the checkpoint-shaped network, then replace the classifier."""
+    head = state.get(HEAD + "weight")
+    if head is not None and head.shape[0] != net.num_classes:
+        net.reset_classifier(head.shape[0])
+    problems = mismatches(net, state)
     if problems:
-        raise CheckpointMismatchError(
-            f"checkpoint does not fit {type(backbone).__name__} ({len(problems)} mismatched keys: "
-            f"{'; '.join(problems[:8])}{' ...' if len(problems) > 8 else ''}); use a checkpoint of the same "
-            "architecture and options, or configure the backbone as it was trained."
-        )
-    backbone.load_state_dict(state)
-    if backbone.num_classes != num_classes:
-        backbone.replace_head(num_classes)
+        raise _mismatch_error(net, problems, "checkpoint")
+    net.load_state_dict(state)
+    net.reset_classifier(num_classes)
+    return sorted(k for k in state if k.startswith(HEAD))
 
 
-def replace_then_load(backbone: Backbone, state: dict[str, torch.Tensor], num_classes: int) -> list[str]:
-    """Order (b): new output layer first, then load the matching parameters; returns the skipped keys."""
-    if backbone.num_classes != num_classes:
-        backbone.replace_head(num_classes)
-    own = backbone.state_dict()
+def replace_then_load(net: Classifier, state: dict[str, torch.Tensor], num_classes: int) -> list[str]:
+    """Order (b): new classifier first, then load the matching parameters; returns the skipped keys."""
+    if net.num_classes != num_classes:
+        net.reset_classifier(num_classes)
+    own = net.state_dict()
     matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    skipped = sorted(set(state) - set(matching))
-    body = [k for k in own if not k.startswith("output.")]
-    missing_body = [k for k in body if k not in matching]
+    body = [k for k in own if not k.startswith(HEAD)]
+    missing_body = [f"{k}: no match in checkpoint" for k in body if k not in matching]
     if missing_body:
-        raise CheckpointMismatchError(
-            f"checkpoint does not fit {type(backbone).__name__}: {len(missing_body)} of its {len(body)} non-output "
-            f"tensors have no match ({', '.join(missing_body[:8])}{' ...' if len(missing_body) > 8 else ''}); "
-            "use a checkpoint of the same architecture and options."
-        )
-    backbone.load_state_dict(matching, strict=False)
-    return skipped
+        raise _mismatch_error(net, missing_body, "checkpoint")
+    net.load_state_dict(matching, strict=False)
+    return sorted(set(state) - set(matching))
 
 
-def load_pretrained(backbone: Backbone, path: str | Path, num_classes: int, order: LoadOrder) -> list[str]:
-    """Load ``path`` into ``backbone`` for ``num_classes`` outputs; returns the keys not loaded."""
-    state = read_backbone_state(path)
+def load_pretrained(net: Classifier, path: str | Path, num_classes: int, order: LoadOrder) -> list[str]:
+    """Load ``path`` into ``net`` for ``num_classes`` outputs by ``order``; returns the keys not loaded."""
+    if not isinstance(net, Classifier):
+        raise CheckpointMismatchError(f"pretrained weights need a lab.models network, got {type(net).__name__}")
+    state = read_net_state(path)
     if order == "load_then_replace":
-        load_then_replace(backbone, state, num_classes)
-        return ["output.weight", "output.bias"]
-    return replace_then_load(backbone, state, num_classes)
+        return load_then_replace(net, state, num_classes)
+    return replace_then_load(net, state, num_classes)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lab.models.base import Backbone
+from lab.models.base import Classifier
 
 
-class TwoLayerNet(Backbone):
+class TwoLayerNet(Classifier):
     """flatten -> [Linear -> (BatchNorm) -> ReLU -> (Dropout)] per hidden size -> Linear.
 
     One hidden size (the default) is the two-layer net of the text; ``hidden_sizes=[512, 256, 128]``
@@ -39,7 +39,7 @@ class TwoLayerNet(Backbone):
                 layers.append(nn.Dropout(dropout))
             width = size
         self.hidden = nn.Sequential(*layers)
-        self.output = nn.Linear(width, num_classes)
+        self.classifier = nn.Linear(width, num_classes)
 
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self.hidden(x)

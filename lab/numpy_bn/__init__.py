@@ -1,4 +1,4 @@
-"""Batch normalization and a toy MLP in NumPy only (no torch inside this package)."""
+"""Batch normalization and the course's toy MLP in NumPy only (no torch inside this package)."""
 
 from lab.numpy_bn.bn import (
     BatchNormState,
@@ -6,7 +6,7 @@ from lab.numpy_bn.bn import (
     batchnorm_forward_inference,
     batchnorm_forward_train,
 )
-from lab.numpy_bn.mlp import ToyMLP, make_regression_data
+from lab.numpy_bn.mlp import ToyMLP, binary_cross_entropy, sigmoid
 
 __all__ = [
     "BatchNormState",
@@ -14,5 +14,6 @@ __all__ = [
     "batchnorm_backward",
     "batchnorm_forward_inference",
     "batchnorm_forward_train",
-    "make_regression_data",
+    "binary_cross_entropy",
+    "sigmoid",
 ]

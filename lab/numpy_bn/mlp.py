@@ -1,8 +1,15 @@
-"""The toy MLP of the course (Linear -> BN -> ReLU -> Linear), forward, backward and SGD in NumPy."""
+"""The toy MLP of the course's Assignment 1 with batch normalization, in NumPy only (no torch inside).
+
+    x (B, 784) -> @ W1 (784, 16) -> BN(gamma, beta) -> sigmoid -> @ W2 (16, 1) -> sigmoid -> p
+
+Weights as the course's starter code draws them: seed 14, standard normal, in the order W1, W2, gamma,
+beta (``np.random.seed(14)`` then ``np.random.randn`` four times; here through an equivalent private
+``RandomState(14)``). Loss: binary cross-entropy summed over the batch; plain gradient descent.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -14,72 +21,62 @@ from lab.numpy_bn.bn import (
 )
 
 
-def make_regression_data(n: int, dim: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs x ~ N(0, 1) and a smooth nonlinear target, y = 3 sin(x a) + (x b)^2 / 2 + noise."""
-    rng = np.random.default_rng(seed)
-    teacher = np.random.default_rng(1234)  # the same function for every split
-    a, b = teacher.normal(size=(dim, 1)) / np.sqrt(dim), teacher.normal(size=(dim, 1)) / np.sqrt(dim)
-    x = rng.normal(size=(n, dim))
-    y = 3 * np.sin(x @ a) + 0.5 * (x @ b) ** 2 + 0.05 * rng.normal(size=(n, 1))
-    return x, y
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-z) without overflow for large |z|."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def mse(pred: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean squared error and its gradient w.r.t. pred."""
-    diff = pred - target
-    return float(np.mean(diff**2)), 2 * diff / diff.size
+def binary_cross_entropy(logits: np.ndarray, target: np.ndarray) -> float:
+    """Summed -[y log p + (1 - y) log(1 - p)] with p = sigmoid(logits), from the logits (stable)."""
+    return float(np.sum(target * np.logaddexp(0, -logits) + (1 - target) * np.logaddexp(0, logits)))
 
 
 @dataclass
 class ToyMLP:
-    """x -> W1 -> BN(gamma, beta) -> ReLU -> W2 + b2 -> y. W1 has no bias: BN's beta plays it."""
+    params: dict[str, np.ndarray]
+    bn: BatchNormState
 
-    in_dim: int
-    hidden: int = 64
-    out_dim: int = 1
-    seed: int = 0
-    params: dict[str, np.ndarray] = field(init=False)
-    bn: BatchNormState = field(init=False)
-
-    def __post_init__(self):
-        rng = np.random.default_rng(self.seed)
-        self.params = {
-            "W1": rng.normal(size=(self.in_dim, self.hidden)) * np.sqrt(2 / self.in_dim),
-            "gamma": np.ones(self.hidden),
-            "beta": np.zeros(self.hidden),
-            "W2": rng.normal(size=(self.hidden, self.out_dim)) * np.sqrt(2 / self.hidden),
-            "b2": np.zeros(self.out_dim),
+    @classmethod
+    def from_seed(cls, seed: int = 14, in_dim: int = 784, hidden: int = 16, momentum: float = 0.1) -> ToyMLP:
+        rng = np.random.RandomState(seed)  # the stream np.random.seed(seed); np.random.randn(...) gives
+        params = {
+            "W1": rng.randn(in_dim, hidden),
+            "W2": rng.randn(hidden, 1),
+            "gamma": rng.randn(hidden),
+            "beta": rng.randn(hidden),
         }
-        self.bn = BatchNormState.create(self.hidden)
+        return cls(params, BatchNormState.create(hidden, momentum=momentum))
 
-    def forward(self, x: np.ndarray, train: bool):
+    def forward(self, x: np.ndarray, train: bool) -> tuple[np.ndarray, tuple]:
+        """Logits (B, 1) and what backward needs; ``train`` uses and updates the batch statistics,
+        inference uses the running ones."""
         p = self.params
         h = x @ p["W1"]
         if train:
             z, bn_cache = batchnorm_forward_train(h, p["gamma"], p["beta"], self.bn)
         else:
             z, bn_cache = batchnorm_forward_inference(h, p["gamma"], p["beta"], self.bn), None
-        a = np.maximum(z, 0)
-        return a @ p["W2"] + p["b2"], (x, bn_cache, z, a)
+        a = sigmoid(z)
+        return a @ p["W2"], (x, bn_cache, a)
 
-    def backward(self, dout: np.ndarray, cache) -> dict[str, np.ndarray]:
-        x, bn_cache, z, a = cache
-        p = self.params
-        grads = {"W2": a.T @ dout, "b2": dout.sum(axis=0)}
-        dz = (dout @ p["W2"].T) * (z > 0)
+    def backward(self, logits: np.ndarray, target: np.ndarray, cache: tuple) -> dict[str, np.ndarray]:
+        x, bn_cache, a = cache
+        dlogits = sigmoid(logits) - target  # d(summed BCE)/d(logits)
+        grads = {"W2": a.T @ dlogits}
+        dz = (dlogits @ self.params["W2"].T) * a * (1 - a)
         dh, grads["gamma"], grads["beta"] = batchnorm_backward(dz, bn_cache)
         grads["W1"] = x.T @ dh
         return grads
 
-    def sgd_step(self, grads: dict[str, np.ndarray], lr: float) -> None:
-        for name, grad in grads.items():
-            self.params[name] -= lr * grad
-
     def train_step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
-        pred, cache = self.forward(x, train=True)
-        loss, dpred = mse(pred, y)
-        self.sgd_step(self.backward(dpred, cache), lr)
+        """One gradient-descent step on the whole batch; returns the loss before the step."""
+        logits, cache = self.forward(x, train=True)
+        loss = binary_cross_entropy(logits, y)
+        for name, grad in self.backward(logits, y, cache).items():
+            self.params[name] -= lr * grad
         return loss
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> float:
-        return mse(self.forward(x, train=False)[0], y)[0]
+        """Summed BCE in inference mode (running statistics)."""
+        return binary_cross_entropy(self.forward(x, train=False)[0], y)

@@ -1,37 +1,67 @@
-"""Assignment 2, task 2d: position and colour augmentation, shown on Lenna, then its effect on overfitting.
+"""A2 task 2d: position and colour augmentation, shown on Lenna, then its effect on overfitting.
 
-    make augment        # or: python -m lab.questions.augment [--image PATH] [--epochs 10]
+    make augment        # or: python -m lab.questions augment [--image PATH] [--seeds 3] [--epochs 6]
 
-Writes results/augment/<run>/: lenna_augmentations.png (original, position- and colour-augmented
-samples made by lab/data/augment.py on whole batches), curves.png and gap.md / augment.json (the
-course CNN trained without and with augmentation: the train-validation accuracy gap of each).
+Draws the text's Figure 3 (Lenna without augmentation, with position and with colour augmentation, made
+by lab/data/augment.py on whole batches) and trains the course CNN without and with flip + translate
+over --seeds seeds. The train - validation gap uses training accuracy measured on 5,000 un-augmented
+training images in eval mode at the end of the last epoch, so augmentation cannot shrink it by making
+the training batches harder.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from argparse import Namespace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
-from torchvision.io import decode_image, read_file
+from torchvision.io import decode_image, read_file, write_png
 
 from lab.data.augment import AugmentConfig, BatchAugment
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.paths import find_dataset
-from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
+from lab.questions import A2, Question, register
+from lab.questions.stats import Difference, Spread
+from lab.questions.training import Variant, over_seeds
+from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
-from lab.viz.metrics import read_epoch_metrics
 from lab.viz.style import figure, save
 
 POSITION = AugmentConfig(flip=True, rotate=25)  # translate: 1/8 of the image side, set per image
 COLOUR = AugmentConfig(brightness=0.4, contrast=0.4, saturation=0.6, hue=0.1)
-TRAINING_AUGMENT = '{"flip": true, "translate": 4}'
+LENNA_FILES = ("Lenna.png", "Lenna_aug1.png", "Lenna_aug2.png")  # the text's results: original, position, colour
+TRAINING = {
+    "none": {"data": {"init_args": {"augment": None}}},
+    "flip + translate 4 px": {"data": {"init_args": {"augment": {"flip": True, "translate": 4}}}},
+}
 
 
-def load_image(path: str | None) -> torch.Tensor:
+@dataclass
+class AugmentResult:
+    image: str
+    variants: list[Variant]
+    figures: list[Figure] = field(default_factory=list)
+
+    def gaps(self, label: str) -> Spread:
+        return Spread.of(
+            [r.last.get("train_eval/acc", float("nan")) - r.last["val/acc"] for r in self.variant(label).runs]
+        )
+
+    def variant(self, label: str) -> Variant:
+        return next(v for v in self.variants if v.label == label)
+
+
+QUESTION = register(Question(
+    __name__, "Data augmentation", A2, "task 2d", order=130, result_type=AugmentResult,
+    asks="At least two augmentations shown on Lenna.png; does the train-validation gap shrink with augmentation?",
+    configs="experiments/course_cnn.yaml", exports=tuple((f, f) for f in LENNA_FILES)))  # fmt: skip
+
+
+def load_image(path: Path | None) -> tuple[torch.Tensor, Path]:
     """Lenna.png from the data folders (or the image at ``path``) as float (3, H, W) in [0, 1]."""
     if path is None:
-        file = find_dataset("lenna", "Lenna.png", download=None) / "Lenna.png"
+        file = find_dataset("lenna", "Lenna.png", option="--image PATH") / "Lenna.png"
     else:
         file = Path(path)
         if not file.is_file():
@@ -40,22 +70,22 @@ def load_image(path: str | None) -> torch.Tensor:
         image = decode_image(read_file(str(file)))
     except RuntimeError as exc:
         raise CorruptDataError(f"{file}: cannot be decoded as an image ({exc}); use a PNG or JPEG file.") from exc
-    if image.shape[0] == 1:
-        image = image.repeat(3, 1, 1)
-    return image[:3].float() / 255
+    return (image.repeat(3, 1, 1) if image.shape[0] == 1 else image[:3]).float() / 255, file
 
 
-def augmentation_figure(image: torch.Tensor, path: Path, samples: int = 5, seed: int = 0) -> Path:
-    batch = image.unsqueeze(0).repeat(samples, 1, 1, 1)
-    generator = torch.Generator().manual_seed(seed)
+def augmentation_figure(image: torch.Tensor, out: Path, samples: int = 5, seed: int = 0) -> Figure:
+    """The panel figure, plus the text's three files: Lenna.png, Lenna_aug1.png (position), Lenna_aug2.png (colour)."""
+    batch, generator = image.unsqueeze(0).repeat(samples, 1, 1, 1), torch.Generator().manual_seed(seed)
     position = replace(POSITION, translate=max(1, min(image.shape[1:]) // 8))
     rows = {
-        f"position\nflip, shift ±{position.translate} px,\nrotate ±{position.rotate:g}°":
-            BatchAugment(position).position(batch, generator),
+        f"position\nflip, shift ±{position.translate} px,\nrotate ±{position.rotate:g}°": BatchAugment(
+            position
+        ).position(batch, generator),
         f"colour\nbrightness ±{COLOUR.brightness:.0%}, contrast ±{COLOUR.contrast:.0%},\n"
-        f"saturation ±{COLOUR.saturation:.0%}, hue ±{COLOUR.hue:g} turn":
-            BatchAugment(COLOUR).colour(batch, generator),
-    }  # fmt: skip
+        f"saturation ±{COLOUR.saturation:.0%}, hue ±{COLOUR.hue:g} turn": BatchAugment(COLOUR).colour(batch, generator),
+    }
+    for name, picture in zip(LENNA_FILES, (image, *(x[0] for x in rows.values()))):
+        write_png((picture.clamp(0, 1) * 255).round().to(torch.uint8), str(out / name))
     fig, axes = figure(len(rows), samples + 1, size=(2.3 * (samples + 1) + 1.5, 2.6 * len(rows)))
     for r, (label, augmented) in enumerate(rows.items()):
         axes[r, 0].imshow(image.permute(1, 2, 0).numpy())
@@ -68,45 +98,62 @@ def augmentation_figure(image: torch.Tensor, path: Path, samples: int = 5, seed:
             ax.set_xticks([])
             ax.set_yticks([])
     h, w = image.shape[1:]
-    return save(fig, path, f"Augmentations on the {h} x {w} px image: position (top) and colour (bottom)")
+    caption = ("Original; flip, shift and rotation; brightness, contrast, saturation and hue (lab/data/augment.py). "
+               "Lenna.png, Lenna_aug1.png and Lenna_aug2.png hold one of each.")  # fmt: skip
+    title = f"Augmentations on the {h} x {w} px image: position (top) and colour (bottom)"
+    return save(fig, out / "lenna_augmentations.png", title, caption, label="A2 Figure 3")
 
 
-def gap_table(rows: list[dict]) -> str:
-    lines = [
-        "| training data | train acc (%) | val acc (%) | train - val gap (pts) | test acc (%) | epochs |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+def run(args: Namespace, out: Path) -> AugmentResult:
+    image, file = load_image(args.image)
+    lenna = augmentation_figure(image, out)
+    variants = [
+        Variant(label, over_seeds(args, ["course_cnn"], change, f"augment/{label.split()[0]}"))
+        for label, change in TRAINING.items()
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['augmentation']} | {100 * r['train/acc']:.1f} | {100 * r['val/acc']:.1f} | "
-            f"{100 * (r['train/acc'] - r['val/acc']):.1f} | {100 * r['test/acc']:.1f} | {r['epochs']} |"
-        )
-    return "\n".join(lines) + "\n"
+    curves = plot_curves({v.label: v.runs[0].history for v in variants}, out / "curves.png",
+                         "Course CNN without and with augmentation (Adam, lr 1e-3; seed 0)")  # fmt: skip
+    return AugmentResult(str(file), variants, [lenna, curves])
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--image", default=None, help="image to augment (default: Lenna.png from the data folders)")
-    args, cli_args = parser.parse_known_args(argv)
-    image = load_image(args.image)
-    out = new_run_dir("augment")
-    augmentation_figure(image, out / "lenna_augmentations.png")
-    epochs = ["--trainer.max_epochs", str(args.epochs)] if args.epochs else []
-    curves, rows = {}, []
-    for label, augment in (("no augmentation", "null"), ("flip + translate 4 px", TRAINING_AUGMENT)):
-        name = "augment/" + ("none" if augment == "null" else "flip_translate")
-        cli = fit("course_cnn", name, ["--data.init_args.augment", augment, *epochs], cli_args)
-        metrics = read_epoch_metrics(cli.trainer.log_dir)
-        curves[label] = metrics
-        last = {k: v for e in metrics for k, v in e.items() if k in ("train/acc", "val/acc")}
-        rows.append({"augmentation": label, **last, "test/acc": float(cli.trainer.callback_metrics["test/acc"]),
-                     "epochs": len(metrics), "run_dir": cli.trainer.log_dir})  # fmt: skip
-    plot_curves(curves, out / "curves.png", "Course CNN without and with augmentation (Adam, lr 1e-3)")
-    (out / "gap.md").write_text(gap_table(rows))
-    write_json(out / "augment.json", {"rows": rows, "curves": curves})
-    print(gap_table(rows) + f"\nresults: {out}")
-    return publish(out)
+def explain(r: AugmentResult) -> str:
+    without, with_ = r.gaps("none"), r.gaps("flip + translate 4 px")
+    change = Difference.between(without, with_)
+    val = Difference.between(r.variant("none").val, r.variant("flip + translate 4 px").val)
+    text = (
+        f"Train - validation accuracy gap at the last epoch (training accuracy on un-augmented images, eval mode): "
+        f"{without.pct(1)} points without augmentation, {with_.pct(1)} points with flip + translate "
+        f"(mean ± std over {without.n} seeds). Augmentation changes the gap by {change.points()}: "
+    )
+    if change.measurable:
+        text += "the gap " + ("shrinks: augmentation reduces overfitting." if change.delta < 0 else "widens.")
+    else:
+        text += "no measurable effect on the gap."
+    return text + f" Best validation accuracy: {val.verdict()} with augmentation."
 
 
-if __name__ == "__main__":
-    run_main(main)
+def render(r: AugmentResult, folder: Path) -> list:
+    def last(v: Variant, key: str) -> str:
+        return Spread.of([x.last.get(key, float("nan")) for x in v.runs]).pct(1)
+
+    rows = [[v.label, last(v, "train_eval/acc"), last(v, "val/acc"), r.gaps(v.label).pct(1), v.test.pct(1),
+             v.runs[0].epochs, len(v.runs)] for v in r.variants]  # fmt: skip
+    header = [
+        "training data", "train acc (%)", "val acc (%)", "train - val gap (pts)", "test acc (%)", "epochs", "seeds",
+    ]  # fmt: skip
+    return [
+        *placed(r.figures[:1], folder),
+        Text(explain(r)),
+        Table("Course CNN without and with augmentation", markdown_table(header, rows),
+              "Last epoch, mean ± std over seeds; training accuracy on 5,000 un-augmented training images "
+              "in eval mode."),
+        *placed(r.figures[1:], folder),
+    ]  # fmt: skip
+
+
+def headline(r: AugmentResult) -> str:
+    return f"train - val gap {r.gaps('none').pct(1)} -> {r.gaps('flip + translate 4 px').pct(1)} points"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--image", type=Path, default=None, help="image to augment (default: Lenna.png, data folders)")

@@ -1,60 +1,181 @@
-"""Assignment 2, task 1: batch normalization in NumPy inside the toy MLP.
+"""A2 task 1: batch normalization in NumPy inside the course's toy MLP (the network of its Assignment 1).
 
-    make bn            # or: python -m lab.questions.bn [--iterations 50] [--lr 0.05]
+    make bn            # or: python -m lab.questions bn [--images mnist_subset/] [--iterations 50] [--lr 0.1]
 
-Prints `iteration: k, loss: x` for every iteration and the final `validation loss: x` (inference
-mode, running statistics), like Figure 1 of the text; writes the curve and numbers to results/bn/.
+784 -> 16 -> BN -> sigmoid -> 1 -> sigmoid, weights from seed 14, summed binary cross-entropy, plain
+gradient descent (lr 0.1, 50 iterations) on 9 training images (the first labelled 1, the rest 0) and 1
+validation image (label 0), 28 x 28 grayscale in [0, 1]. The images come from a course ``mnist_subset/``
+folder (0.png ... 9.png) given with --images; without one, from the handwritten digits that ship with
+scikit-learn (load_digits: the first image of each digit 0-9, 8 x 8 resized to 28 x 28), and the
+output says so. Prints `iteration: k, loss: x` and `validation loss: x` as the text's Figure 1 and
+writes bn_loss.txt (the 50 training losses and the validation loss, one per line).
 """
 
 from __future__ import annotations
 
-import argparse
+from argparse import Namespace
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from lab.numpy_bn import ToyMLP, make_regression_data
-from lab.questions.common import new_run_dir, publish, run_main, smoke, write_json
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lab import console
+from lab.errors import CorruptDataError, DataNotFoundError
+from lab.numpy_bn import BatchNormState, ToyMLP
+from lab.questions import A2, Question, register
+from lab.report.blocks import Figure, Text, placed
 from lab.viz.style import figure, save
 
-
-def run(iterations: int = 50, lr: float = 0.05, hidden: int = 64, n_train: int = 2000, seed: int = 0):
-    x_train, y_train = make_regression_data(n_train, seed=seed)
-    x_val, y_val = make_regression_data(500, seed=seed + 1)
-    model = ToyMLP(in_dim=x_train.shape[1], hidden=hidden, seed=seed)
-    losses = []
-    for it in range(1, iterations + 1):
-        losses.append(model.train_step(x_train, y_train, lr))  # full batch: a deterministic curve
-        print(f"iteration: {it}, loss: {losses[-1]:.6f}")
-    val_loss = model.evaluate(x_val, y_val)
-    print(f"validation loss: {val_loss:.6f}")
-    return losses, val_loss
+SIDE, COUNT = 28, 10
+LABELS = np.array([1] + [0] * (COUNT - 1), dtype=np.float64).reshape(-1, 1)  # image 0 is the positive one
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Batch norm in NumPy inside a toy MLP (assignment 2, task 1)")
-    parser.add_argument("--iterations", type=int, default=5 if smoke() else 50)
-    parser.add_argument("--lr", type=float, default=0.05)
-    parser.add_argument("--hidden", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
+@dataclass
+class BNResult:
+    images: str  # where the 10 images came from
+    iterations: int
+    lr: float
+    momentum: float
+    train_loss: list[float]
+    validation_loss: float  # inference mode: the running statistics
+    validation_loss_initial_stats: float  # the same network with the initial running statistics (mean 0, var 1)
+    figures: list[Figure] = field(default_factory=list)
+
+
+QUESTION = register(Question(
+    __name__, "Batch normalization in NumPy", A2, "task 1", order=110, result_type=BNResult,
+    asks="Forward (training, running statistics), backward and inference of batch normalization, NumPy only "
+         "and without loops, in the toy MLP of Assignment 1.",
+    configs="lab/numpy_bn/",
+    exports=(("bn_loss.txt", "bn_loss.txt"), ("loss_curve.png", "bn_loss_curve.png"))))  # fmt: skip
+
+
+def read_folder(folder: Path) -> np.ndarray:
+    """0.png ... 9.png of a course mnist_subset/ folder -> (10, 784) floats in [0, 1]; one clear error otherwise."""
+    from torchvision.io import ImageReadMode, decode_image, read_file
+
+    if not folder.is_dir():
+        raise DataNotFoundError(
+            f"--images {folder}: no such folder; give the course's mnist_subset/ folder (0.png ... 9.png)."
+        )
+    missing = [f"{i}.png" for i in range(COUNT) if not (folder / f"{i}.png").is_file()]
+    if missing:
+        raise DataNotFoundError(
+            f"--images {folder}: missing {', '.join(missing)}; the folder must hold 0.png ... 9.png."
+        )
+    images = []
+    for i in range(COUNT):
+        path = folder / f"{i}.png"
+        try:
+            image = decode_image(read_file(str(path)), mode=ImageReadMode.UNCHANGED)
+        except RuntimeError as exc:
+            raise CorruptDataError(
+                f"{path}: cannot be decoded as an image ({exc}); use 28 x 28 grayscale PNGs."
+            ) from exc
+        if image.shape[0] != 1 or tuple(image.shape[1:]) != (SIDE, SIDE):
+            raise CorruptDataError(
+                f"{path}: {image.shape[0]} channel(s), {image.shape[1]} x {image.shape[2]} px; "
+                f"the toy MLP needs 28 x 28 grayscale images (1 channel)."
+            )
+        images.append(image[0].numpy().astype(np.float64) / 255)
+    return np.stack(images).reshape(COUNT, -1)
+
+
+def bundled_digits() -> np.ndarray:
+    """The first image of each digit 0-9 of scikit-learn's load_digits (8 x 8, 0-16), resized to 28 x 28."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    first = [int(np.nonzero(digits.target == d)[0][0]) for d in range(COUNT)]
+    small = torch.tensor(digits.images[first] / 16.0).unsqueeze(1)
+    return (
+        F.interpolate(small, size=(SIDE, SIDE), mode="bilinear", align_corners=False)
+        .clamp(0, 1)
+        .numpy()
+        .reshape(COUNT, -1)
+    )
+
+
+def load_images(folder: Path | None) -> tuple[np.ndarray, str]:
+    if folder is not None:
+        return read_folder(folder), f"the course's mnist_subset images in {folder}"
+    return bundled_digits(), (
+        "scikit-learn's bundled handwritten digits (load_digits; the first image of each digit 0-9, "
+        "8 x 8 resized to 28 x 28), as no course mnist_subset/ folder was given (--images)"
+    )
+
+
+def run(args: Namespace, out: Path) -> BNResult:
     if args.iterations < 1 or args.lr <= 0:
-        parser.error("--iterations must be >= 1 and --lr > 0")
-    losses, val_loss = run(args.iterations, args.lr, args.hidden, seed=args.seed)
-    out = new_run_dir("bn")
-    write_json(
-        out / "bn.json",
-        {"config": vars(args), "train_loss": losses, "validation_loss": val_loss,
-         "data": "regression, 2,000 train / 500 validation, 16 inputs, MSE loss, full-batch SGD"},
-    )  # fmt: skip
+        raise ValueError("--iterations must be >= 1 and --lr > 0")
+    x, source = load_images(args.images)
+    console.info(f"images: {source}")
+    model = ToyMLP.from_seed(14)
+    console.info(
+        f"running statistics: running = (1 - {model.bn.momentum}) * running + {model.bn.momentum} * batch "
+        "statistic (PyTorch's convention, unbiased batch variance); inference uses them"
+    )
+    losses = []
+    for it in range(1, args.iterations + 1):
+        losses.append(model.train_step(x[:-1], LABELS[:-1], args.lr))
+        console.info(f"iteration: {it}, loss: {losses[-1]:.6f}")
+    val = model.evaluate(x[-1:], LABELS[-1:])
+    console.info(f"validation loss: {val:.6f}")
+    trained_stats, model.bn = model.bn, BatchNormState.create(len(model.bn.running_mean))
+    initial = model.evaluate(x[-1:], LABELS[-1:])
+    model.bn = trained_stats
+    (out / "bn_loss.txt").write_text("".join(f"{v:.6f}\n" for v in [*losses, val]))
+    drawn = draw(losses, val, out / "loss_curve.png")
+    return BNResult(source, args.iterations, args.lr, model.bn.momentum, losses, val, initial, [drawn])
+
+
+def draw(losses: list[float], val: float, path: Path) -> Figure:
     fig, ax = figure()
     ax.plot(range(1, len(losses) + 1), losses, marker="o", markersize=3, label="training loss (batch statistics)")
-    ax.axhline(val_loss, color="C1", linestyle="--", label=f"validation loss, inference mode ({val_loss:.3f})")
-    ax.set_xlabel("iteration (full-batch SGD step)")
-    ax.set_ylabel("mean squared error (target units²)")
+    ax.axhline(val, color="C1", linestyle="--", label=f"validation loss, inference mode ({val:.3f})")
+    ax.set(
+        xlabel="iteration (gradient-descent step on the 9 training images)",
+        ylabel="binary cross-entropy, summed over the images (nats)",
+    )
     ax.legend()
     ax.grid(alpha=0.3)
-    save(fig, out / "loss_curve.png", "Toy MLP with NumPy batch norm: training loss per iteration")
-    publish(out)
-    print(f"results: {out}")
+    return save(
+        fig,
+        path,
+        "Toy MLP with NumPy batch normalization: loss per iteration",
+        "Summed binary cross-entropy per gradient-descent step; dashed: the validation loss.",
+        "A2 Figure 1",
+    )
 
 
-if __name__ == "__main__":
-    run_main(main)
+def render(r: BNResult, folder: Path) -> list:
+    loss = r.train_loss
+    return [
+        Text(
+            f"The course's toy MLP (784 -> 16 -> BN -> sigmoid -> 1 -> sigmoid, weights from seed 14) on {r.images}. "
+            f"Gradient descent, lr {r.lr:g}: loss {loss[0]:.6f} at iteration 1, {loss[1]:.6f} at iteration 2 and "
+            f"{loss[-1]:.6f} at iteration {len(loss)}; validation loss (inference mode) {r.validation_loss:.6f}. The "
+            "text's Figure 1 goes from 13.90185 through 3.033449 to 0.816967, validation 0.028552: the same shape on "
+            "other images, as the text allows."
+        ),
+        Text(
+            f"Running statistics follow PyTorch's convention (momentum {r.momentum:g}, unbiased variance). Inference "
+            f"uses them: with them the validation loss is {r.validation_loss:.6f}; with the initial statistics "
+            f"(mean 0, variance 1) the same weights give {r.validation_loss_initial_stats:.6f}. A batch of one "
+            "image has no variance of its own, which is why inference cannot use batch statistics."
+        ),
+        *placed(r.figures, folder),
+    ]  # fmt: skip
+
+
+def headline(r: BNResult) -> str:
+    loss = r.train_loss
+    return f"loss {loss[0]:.2f} -> {loss[-1]:.3f} in {r.iterations} iterations; validation {r.validation_loss:.3f}"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--images", type=Path, default=None, help="a course mnist_subset/ folder with 0.png ... 9.png")
+    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--lr", type=float, default=0.1)

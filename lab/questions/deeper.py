@@ -1,99 +1,145 @@
-"""Coursework part 2, section 2.4: add 2 layers to TwoLayerNet and to ConvNet and compare.
+"""CV1 part 2, §2.4 (b): add 2 layers to TwoLayerNet and to ConvNet; does accuracy rise, and why?
 
-    make deeper         # or: python -m lab.questions.deeper [--seeds 3] [--epochs N]
+    make deeper         # or: python -m lab.questions deeper [--seeds 3] [--epochs N]
 
-Both networks train with the best configuration of the latest `make hparams` run (its config and
-overrides), against a deeper version with 2 more layers, over several seeds (mean ± std):
+Both networks train with the best setting of the latest `make hparams` (else their base configs),
+over --seeds seeds, against deeper versions; one thing changes per comparison:
 - TwoLayerNet: hidden sizes [512] -> [512, 256, 128] (two more Linear + ReLU layers);
-- ConvNet: 2 extra 3x3 convolutions (64 channels, one after C1 and one after C3, within the
-  coursework's limit of 3) -> 2 more conv layers.
-Writes results/deeper/<run>/: deeper.json, table.md, curves.png.
+- ConvNet, same widths: two more 3x3 convolutions after C1 and C3 with the widths of the layers they
+  follow (6 and 16 channels): depth alone;
+- ConvNet, wider: the same two convolutions with 64 channels each, which also widens C3's and C5's
+  inputs: depth and width together. Against the same-width variant it isolates width.
 """
 
 from __future__ import annotations
 
-import json
-import statistics
+from argparse import Namespace
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from lab.models import count_parameters
-from lab.questions import common
-from lab.questions.common import base_parser, fit, new_run_dir, publish, run_main, write_json
+from lab import console
+from lab.questions import CV1, Question, register
+from lab.questions.results import latest, load
+from lab.questions.stats import Difference
+from lab.questions.training import Variant, over_seeds
+from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
-from lab.viz.metrics import read_epoch_metrics
 
-DEEPER = {
-    "TwoLayerNet": ["--model.backbone.init_args.hidden_sizes", "[512, 256, 128]"],
-    "ConvNet": ["--model.backbone.init_args.extra_convs", "2", "--model.backbone.init_args.extra_channels", "64"],
+BASE_CONFIGS = {"TwoLayerNet": "twolayer", "ConvNet": "lenet"}
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {  # network -> label -> change to its config
+    "TwoLayerNet": {
+        "original": {},
+        "+2 FC layers": {"model": {"net": {"init_args": {"hidden_sizes": [512, 256, 128]}}}},
+    },
+    "ConvNet": {
+        "original": {},
+        "+2 convs, same widths": {"model": {"net": {"init_args": {"extra_convs": 2, "extra_channels": None}}}},
+        "+2 convs, 64 channels": {"model": {"net": {"init_args": {"extra_convs": 2, "extra_channels": 64}}}},
+    },
 }
-FALLBACK = {"TwoLayerNet": ("twolayer", []), "ConvNet": ("lenet", [])}
+# (network, reference, variant, what the comparison isolates)
+COMPARISONS = [
+    ("TwoLayerNet", "original", "+2 FC layers", "two more fully connected layers"),
+    ("ConvNet", "original", "+2 convs, same widths", "depth alone (two more convolutions, same widths)"),
+    ("ConvNet", "+2 convs, same widths", "+2 convs, 64 channels", "width alone (64 instead of 6/16 channels)"),
+    ("ConvNet", "original", "+2 convs, 64 channels", "depth and width together"),
+]
 
 
-def best_configs(hparams_dir: Path | None) -> dict[str, tuple[str, list[str], str]]:
-    """network -> (base config, overrides, where it came from), from results/hparams/latest."""
-    path = (hparams_dir or common.RESULTS_ROOT / "hparams" / "latest") / "hparams.json"
-    if not path.exists():
-        print(f"[deeper] no hparams results at {path}; using the base configs (run `make hparams` first for the best)")
-        return {k: (*v, "base config (no hparams run)") for k, v in FALLBACK.items()}
-    best = json.loads(path.read_text())["best"]
-    found = {k: (v["config"], v["overrides"], f"hparams best: {v['factor']} = {v['value']}") for k, v in best.items()}
-    return {k: found.get(k, (*FALLBACK[k], "base config")) for k in FALLBACK}
+@dataclass
+class DeeperResult:
+    sources: dict[str, str]  # network -> the setting it trains with and where it came from
+    variants: list[Variant]
+    figures: list[Figure] = field(default_factory=list)
+
+    def variant(self, network: str, label: str) -> Variant:
+        return next(v for v in self.variants if v.network == network and v.label == label)
+
+    def difference(self, network: str, reference: str, label: str) -> Difference:
+        return Difference.between(self.variant(network, reference).test, self.variant(network, label).test)
 
 
-def _stats(values: list[float]) -> tuple[float, float]:
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+QUESTION = register(Question(
+    __name__, "Two more layers", CV1, "§2.4b", order=40, result_type=DeeperResult,
+    asks="Add 2 layers to TwoLayerNet and ConvNet: higher performance? Why?",
+    configs="twolayer.yaml, lenet.yaml + the study's best setting", reads=("hparams",)))  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--hparams-dir", type=Path, default=None, help="a results/hparams/<run> folder")
-    args, cli_args = parser.parse_known_args(argv)
-    if args.seeds < 1:
-        parser.error("--seeds must be >= 1")
-    epochs = ["--trainer.max_epochs", str(args.epochs)] if args.epochs else []
-    out = new_run_dir("deeper")
-    rows, curves = [], {}
-    for network, (config, overrides, source) in best_configs(args.hparams_dir).items():
-        for variant, extra in (("original", []), ("+2 layers", DEEPER[network])):
-            runs = []
-            for seed in range(args.seeds):
-                name = f"deeper/{network}_{'deeper' if extra else 'original'}"
-                cli = fit(config, name, [*overrides, *epochs, *extra, "--seed_everything", str(seed)], cli_args)
-                metrics = read_epoch_metrics(cli.trainer.log_dir)
-                runs.append(
-                    {
-                        "seed": seed,
-                        "val_acc": max(e.get("val/acc", 0.0) for e in metrics),
-                        "test_acc": float(cli.trainer.callback_metrics["test/acc"]),
-                        "run_dir": cli.trainer.log_dir,
-                    }
-                )
-                if seed == 0:
-                    curves[f"{network} {variant}"] = metrics
-            val, test = _stats([r["val_acc"] for r in runs]), _stats([r["test_acc"] for r in runs])
-            rows.append({
-                "network": network, "variant": variant, "source": source, "overrides": [*overrides, *extra],
-                "parameters": count_parameters(cli.model.backbone), "val_acc_mean": val[0], "val_acc_std": val[1],
-                "test_acc_mean": test[0], "test_acc_std": test[1], "runs": runs,
-            })  # fmt: skip
-    lines = [
-        "| network | variant | parameters | val acc (%) | test acc (%) | seeds | configuration |",
-        "| --- | --- | ---: | ---: | ---: | ---: | --- |",
+def best_settings(results: Path) -> dict[str, tuple[dict, str]]:
+    """network -> (change to its base config, description), from the latest `make hparams`."""
+    from lab.questions.hparams import HparamsResult
+
+    folder = latest("hparams", results)
+    if folder is None:
+        console.info("[deeper] no hparams results; using the base configs (run `make hparams` first for the best)")
+        return {n: ({}, "base config (no hparams run)") for n in BASE_CONFIGS}
+    study = load(HparamsResult, folder)
+    found = {
+        n: (study.best_row(n).change, f"hparams best: {study.best_row(n).factor} = {study.best_row(n).value}")
+        for n in study.best
+    }
+    return {n: found.get(n, ({}, "base config")) for n in BASE_CONFIGS}
+
+
+def run(args: Namespace, out: Path) -> DeeperResult:
+    settings = best_settings(args.results)
+    variants = []
+    for network, labels in VARIANTS.items():
+        best, _ = settings[network]
+        for label, change in labels.items():
+            name = f"deeper/{network}_{label.replace(' ', '').replace(',', '_')}"
+            runs = over_seeds(args, [BASE_CONFIGS[network], best], change, name)
+            variants.append(Variant(label, runs, network, change))
+    curves = plot_curves({f"{v.network} {v.label}": v.runs[0].history for v in variants}, out / "curves.png",
+                         "Original vs +2 layers: training curves (seed 0)")  # fmt: skip
+    return DeeperResult({n: s for n, (_, s) in settings.items()}, variants, [curves])
+
+
+WHY = {
+    ("TwoLayerNet", True): "The extra fully connected layers add nonlinear capacity on top of the 512 hidden units.",
+    ("TwoLayerNet", False): "On raw pixels, extra fully connected layers add capacity without any notion of locality: "
+    "the first layer's 1.5 M weights still have to learn every shifted copy of a pattern.",
+    ("ConvNet", True): "Extra 3x3 convolutions build more nonlinear local features before each pooling step, with a "
+    "larger receptive field, for few parameters.",
+    ("ConvNet", False): "With the same narrow widths, two more layers add little: the 6 and 16 channels, not the "
+    "depth, limit what each stage can represent.",
+}
+
+
+def conclusions(r: DeeperResult) -> list[str]:
+    lines = []
+    for network, reference, label, isolates in COMPARISONS:
+        d = r.difference(network, reference, label)
+        lines.append(f"- {network}, {isolates} ({reference} -> {label}): {d.verdict()} of mean test accuracy.")
+    for network, reference, label, _ in COMPARISONS[:2]:
+        d = r.difference(network, reference, label)
+        lines.append(f"- Why ({network}): " + WHY[(network, d.measurable and d.delta > 0)])
+    return lines
+
+
+def render(r: DeeperResult, folder: Path) -> list:
+    rows = [
+        [v.network, v.label, f"{v.runs[0].parameters:,}", v.val.pct(), v.test.pct(), len(v.runs), r.sources[v.network]]
+        for v in r.variants
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['network']} | {r['variant']} | {r['parameters']:,} | {100 * r['val_acc_mean']:.2f} ± "
-            f"{100 * r['val_acc_std']:.2f} | {100 * r['test_acc_mean']:.2f} ± {100 * r['test_acc_std']:.2f} | "
-            f"{len(r['runs'])} | {r['source']} |"
-        )
-    text = "\n".join(lines) + "\n"
-    (out / "table.md").write_text(text)
-    write_json(out / "deeper.json", {"rows": rows})
-    plot_curves(curves, out / "curves.png", "Original vs +2 layers (seed 0)")
-    print(text + f"\nresults: {out}")
-    return publish(out)
+    header = ["network", "variant", "parameters", "val acc (%)", "test acc (%)", "seeds", "configuration"]
+    return [
+        Text(
+            "TwoLayerNet gets two more Linear + ReLU layers (hidden sizes 512 -> 512, 256, 128). ConvNet gets two "
+            "more 3x3 convolutions (after C1 and after C3, within the text's limit of 3 extra convolutions), once "
+            "with the widths of the layers they follow (depth alone) and once with 64 channels (depth and width); "
+            "each network trains with the best setting of the study. Differences are mean test accuracy ± one "
+            "standard error over seeds; within two standard errors is no measurable effect."
+        ),
+        Text("\n".join(conclusions(r))),
+        Table("Original vs +2 layers, mean ± standard deviation over seeds", markdown_table(header, rows, "llrrrrl"),
+               "Validation accuracy of the best checkpoint and its test accuracy (%), one run per seed."),
+        *placed(r.figures, folder),
+    ]  # fmt: skip
 
 
-if __name__ == "__main__":
-    run_main(main)
+def headline(r: DeeperResult) -> str:
+    return "; ".join(
+        f"{net} {label}: {r.difference(net, ref, label).points()}" for net, ref, label, _ in COMPARISONS[:2]
+    )

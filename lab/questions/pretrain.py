@@ -2,70 +2,88 @@
 
     make cifar10-convnet   # or: python -m lab.questions.pretrain [--epochs 20] [--force]
 
-Trains experiments/lenet.yaml (plus the best ConvNet overrides of the latest `make hparams`, if any),
-then saves the backbone weights of the best checkpoint (by val/acc, about 250 KB) and a JSON with the
-backbone's options, its accuracy and the command. An existing file is never overwritten without --force.
+Trains experiments/lenet.yaml (plus the best ConvNet setting of the latest `make hparams`, if any), then
+saves the network weights of the best checkpoint (by val/acc, about 250 KB) and a JSON with the
+network's options, its accuracy and the command. An existing file is never overwritten without --force.
+Not a question of its own (nothing in the report): `make finetune` depends on the file.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 import torch
 
+from lab import console
 from lab.errors import LabError
-from lab.models.transfer import read_backbone_state
+from lab.models.transfer import read_net_state
 from lab.paths import REPO_ROOT
-from lab.questions import common
-from lab.questions.common import base_parser, fit, run_main, write_json
+from lab.questions.results import latest, load
+from lab.questions.runner import common_arguments
+from lab.questions.training import fit
 
 TARGET = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
 
 
-def hparams_overrides() -> tuple[list[str], str]:
-    path = common.RESULTS_ROOT / "hparams" / "latest" / "hparams.json"
-    if not path.exists():
-        return [], "experiments/lenet.yaml"
-    best = json.loads(path.read_text())["best"].get("ConvNet")
-    if not best:
-        return [], "experiments/lenet.yaml"
-    return list(best["overrides"]), f"experiments/lenet.yaml + hparams best ({best['factor']} = {best['value']})"
+def best_setting(results: Path) -> tuple[dict, str]:
+    """The best ConvNet change of the latest `make hparams` (none: the base config)."""
+    from lab.questions.hparams import HparamsResult
+
+    folder = latest("hparams", results)
+    if folder is None:
+        return {}, "experiments/lenet.yaml"
+    study = load(HparamsResult, folder)
+    if "ConvNet" not in study.best:
+        return {}, "experiments/lenet.yaml"
+    row = study.best_row("ConvNet")
+    return row.change, f"experiments/lenet.yaml + hparams best ({row.factor} = {row.value})"
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = base_parser(__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=TARGET, help="where to save the backbone weights")
-    parser.add_argument("--force", action="store_true", help="replace an existing checkpoint")
-    args, cli_args = parser.parse_known_args(argv)
+def pretrain(args: argparse.Namespace) -> dict:
     if args.output.exists() and not args.force:
         raise LabError(f"{args.output} exists; pass --force to replace it (the old file would be lost).")
-    overrides, source = hparams_overrides()
-    epochs = ["--trainer.max_epochs", str(args.epochs)] if args.epochs else ["--trainer.max_epochs", "20"]
-    cli = fit("lenet", "pretrain/convnet_cifar10", [*overrides, *epochs], cli_args)
-    best = cli.trainer.checkpoint_callback.best_model_path
-    state = read_backbone_state(best)
+    change, source = best_setting(args.results)
+    args.epochs = args.epochs or 20
+    result = fit(args, ["lenet", change], name="pretrain/convnet_cifar10")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_suffix(".tmp")
-    torch.save(state, tmp)
+    torch.save(read_net_state(result.best_checkpoint), tmp)
     tmp.replace(args.output)  # atomic: a crash never leaves half a checkpoint
-    backbone_options = {k: v for k, v in cli.model.hparams.get("backbone", {}).items() if k != "_class_path"}
     info = {
         "file": args.output.name,
-        "backbone": type(cli.model.backbone).__name__,
-        "backbone_options": backbone_options.get("init_args", backbone_options),
+        "net": type(result.module.net).__name__,
+        "net_options": result.module.hparams["net"]["init_args"],
         "source": source,
-        "overrides": overrides,
-        "val_acc": float(cli.trainer.checkpoint_callback.best_model_score),
-        "test_acc": float(cli.trainer.callback_metrics["test/acc"]),
-        "run_dir": cli.trainer.log_dir,
-        "command": "python -m lab.questions.pretrain " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "change": change,
+        "val_acc": result.best_val_acc,
+        "test_acc": result.test["test/acc"],
+        "run_dir": str(result.run_dir),
+        "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
     }
-    write_json(args.output.with_suffix(".json"), info)
-    print(json.dumps(info, indent=2))
-    return args.output
+    args.output.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    return info
+
+
+def main(argv: list[str] | None = None) -> dict:
+    console.setup()
+    parser = argparse.ArgumentParser(prog="python -m lab.questions.pretrain", description=__doc__.splitlines()[0])
+    common_arguments(parser)
+    parser.add_argument("--output", type=Path, default=TARGET, help="where to save the network weights")
+    parser.add_argument("--force", action="store_true", help="replace an existing checkpoint")
+    args = parser.parse_args(argv)
+    try:
+        info = pretrain(args)
+    except LabError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
+        sys.exit(2)
+    console.info(json.dumps(info, indent=2))
+    return info
 
 
 if __name__ == "__main__":
-    run_main(main)
+    main()

@@ -1,9 +1,11 @@
-"""``make report``: results/REPORT.md and a self-contained results/REPORT.html from the latest results.
+"""``make report``: results/REPORT.md and a self-contained REPORT.html from every registered question's
+latest results; ``make publish``: the same report with its figures as files in docs/report/.
 
-    python -m lab.report [--results DIR]
+    python -m lab.report [--results DIR] [--out DIR] [--copy-figures]
 
-Sections follow the questions of the two texts; tables and figures are numbered in order. The HTML
-embeds every figure (base64), so the one file can be mailed or uploaded as it is.
+One section per question (lab.questions registry), in the order of the two texts; tables and figures
+numbered in order (figures the A2 text numbers carry its label too); long study tables in an appendix;
+a missing result is listed as missing with the command that makes it, never invented.
 """
 
 from __future__ import annotations
@@ -13,19 +15,43 @@ import base64
 import html
 import os
 import platform
+import re
+import shutil
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from lab.report.blocks import Figure, Missing, Table, Text
-from lab.report.results import Results
-from lab.report.sections import SECTIONS, build
+from lab import console
+from lab.questions import TEXTS, Question, questions
+from lab.questions.results import default_root, latest, load
+from lab.report.blocks import Block, Figure, Missing, Table, Text
 from lab.run_record import git_commit, versions
 
-CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.5}
+CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
 body{color:#222}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}th,td{border:1px solid #bbb;padding:.25rem .5rem}
-th{background:#eee}img{max-width:100%;border:1px solid #ddd}
-.missing{color:#a00}code{background:#f4f4f4;padding:0 .2rem}"""
+table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}th,td{border:1px solid #bbb;padding:.2rem .45rem}
+th{background:#eee}img{max-width:100%;border:1px solid #ddd}.missing{color:#a00}code{background:#f4f4f4;padding:0 .2rem}
+@media print{body{max-width:none;margin:0;font-size:10pt}img{max-height:11cm;width:auto;max-width:100%}
+h2{break-before:auto}.appendix{break-before:page}}"""
+
+
+@dataclass
+class Section:
+    question: Question
+    folder: Path | None
+    blocks: list[Block] = field(default_factory=list)
+
+
+def build_section(question: Question, root: Path) -> Section:
+    """The question's blocks from its latest result, or one Missing block naming its command."""
+    folder = latest(question.name, root)
+    if folder is None or not (folder / "result.json").is_file():
+        return Section(question, None, [Missing(f"results/{question.name}/latest", question.command)])
+    try:
+        return Section(question, folder, question.render(load(question.result_type, folder), folder))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, StopIteration) as exc:
+        what = f"a complete result of {question.name} ({type(exc).__name__}: {exc})"
+        return Section(question, folder, [Missing(what, question.command)])
 
 
 def environment() -> list[tuple[str, str]]:
@@ -33,7 +59,6 @@ def environment() -> list[tuple[str, str]]:
     import torch
 
     v = versions()
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     return [
         ("date", datetime.now().strftime("%Y-%m-%d %H:%M")),
         ("git commit", git_commit()),
@@ -43,70 +68,94 @@ def environment() -> list[tuple[str, str]]:
             f"{v['torch']} / {v['lightning']} / {v['torchmetrics']} / {v['numpy']}",
         ),
         ("CPU", f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical cores"),
-        ("GPU", gpu),
+        ("GPU", torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"),
     ]
 
 
-def collect(results: Results) -> list[tuple]:
-    """(section, blocks) for every section, in the texts' order."""
-    return [(section, build(section, results)) for section in SECTIONS]
+class Numbering:
+    """Tables and figures numbered in reading order; figure files placed where the report can show them."""
+
+    def __init__(self, out_dir: Path, copy_figures: bool):
+        self.out_dir, self.copy_figures = out_dir, copy_figures
+        self.tables = self.figures = 0
+
+    def table(self, block: Table) -> list[str]:
+        self.tables += 1
+        return [f"**Table {self.tables}. {block.title}.** {block.caption}", "", block.markdown.strip(), ""]
+
+    def figure(self, block: Figure, section: Section) -> list[str]:
+        self.figures += 1
+        path = block.path
+        if self.copy_figures:
+            path = self.out_dir / "figures" / f"{section.question.name}_{block.path.name}"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(block.path, path)
+        label = f" ({block.label})" if block.label else ""
+        rel = os.path.relpath(path, self.out_dir)
+        return [
+            f"![Figure {self.figures}]({rel})",
+            "",
+            f"**Figure {self.figures}{label}. {block.title}.** {block.caption}",
+            "",
+        ]
 
 
-def to_markdown(collected: list[tuple], results: Results, out_dir: Path) -> str:
+def section_markdown(i: int, section: Section, numbering: Numbering, appendix: list) -> list[str]:
+    """The section's Markdown; its appendix tables are collected in ``appendix`` (numbered after the body)."""
+    q = section.question
+    where = f"`{os.path.relpath(section.folder, numbering.out_dir)}`" if section.folder else "missing"
+    lines = [
+        f'<a id="s{i}"></a>',
+        f"## {i}. {q.title} ({q.source})",
+        "",
+        f"*Question.* {q.asks}",
+        "",
+        f"*Made by* `{q.command}` *from* {q.configs}; results: {where}",
+        "",
+    ]
+    for block in section.blocks:
+        if isinstance(block, Text):
+            lines += [block.body, ""]
+        elif isinstance(block, Table) and block.appendix:
+            lines += [f"*The full table ({block.title.lower()}) is in the appendix.*", ""]
+            appendix.append((i, q, block))
+        elif isinstance(block, Table):
+            lines += numbering.table(block)
+        elif isinstance(block, Figure):
+            lines += numbering.figure(block, section)
+        elif isinstance(block, Missing):
+            lines += [f"**Missing:** {block.what} does not exist; run `{block.command}`.", ""]
+    return lines
+
+
+def to_markdown(sections: list[Section], out_dir: Path, copy_figures: bool = False) -> str:
+    texts = ", ".join(f"*{name}* ({short})" for name, short in TEXTS.items())
     lines = [
         "# lab report: CNN image classification coursework",
         "",
-        "Built by `make report` from `results/<question>/latest` only; a missing result is listed as missing.",
-        "The two texts: *CV1 Lab Project Part 2: CNNs for Image Classification* (Part 2) and *Introduction "
-        "to Computer Vision 2023, Assignment 2* (batch normalization, a CNN on CIFAR-10).",
+        "Built by `make report` from the latest results of every question; a missing result is listed as "
+        f"missing. The two texts: {texts}.",
         "",
         "| environment | |",
         "| :--- | :--- |",
         *(f"| {k} | {v} |" for k, v in environment()),
         "",
     ]
-    missing, n_table, n_figure = [], 0, 0
-    for i, (section, blocks) in enumerate(collected, 1):
-        lines += [
-            f"## {i}. {section.title} ({section.source}, {section.number})",
-            "",
-            f"*Question.* {section.question}",
-            "",
-            f"*Made by* `{section.command}` *from* {section.configs}; results: "
-            + ", ".join(f"`{_folder(results.latest(q), out_dir)}`" for q in section.questions),
-            "",
-        ]
-        for block in blocks:
-            if isinstance(block, Text):
-                lines += [block.body, ""]
-            elif isinstance(block, Table):
-                n_table += 1
-                lines += [f"**Table {n_table}. {block.title}.** {block.caption}", "", block.markdown.strip(), ""]
-            elif isinstance(block, Figure):
-                n_figure += 1
-                rel = os.path.relpath(block.path, out_dir)
-                lines += [
-                    f"![Figure {n_figure}]({rel})",
-                    "",
-                    f"**Figure {n_figure}. {block.title}.** {block.caption}",
-                    "",
-                ]
-            elif isinstance(block, Missing):
-                missing.append((section, block))
-                lines += [f"**Missing:** {block.what} does not exist; run `{block.command}`.", ""]
+    numbering, appendix = Numbering(out_dir, copy_figures), []
+    for i, section in enumerate(sections, 1):
+        lines += section_markdown(i, section, numbering, appendix)
+    if appendix:
+        lines += ['<div class="appendix"></div>', "", "## Appendix: full tables", ""]
+        for i, q, block in appendix:
+            lines += [f"### Section {i}: {q.title}", "", *numbering.table(block)]
+    missing = [(i, s.question, b) for i, s in enumerate(sections, 1) for b in s.blocks if isinstance(b, Missing)]
     lines += ["## Missing results", ""]
-    lines += [f"- {s.number} {s.title}: `{b.command}`" for s, b in missing] or ["None: every section has results."]
+    lines += [f"- {i}. {q.title}: `{b.command}`" for i, q, b in missing] or ["None: every section has results."]
     return "\n".join(lines) + "\n"
-
-
-def _folder(path: Path | None, out_dir: Path) -> str:
-    return "missing" if path is None else os.path.relpath(path, out_dir)
 
 
 def to_html(markdown_text: str, out_dir: Path) -> str:
     """Markdown -> one HTML page with every image inlined as a data URI."""
-    import re
-
     import markdown
 
     body = markdown.markdown(markdown_text, extensions=["tables"])
@@ -119,36 +168,49 @@ def to_html(markdown_text: str, out_dir: Path) -> str:
         data = base64.b64encode(path.read_bytes()).decode()
         return match.group(0).replace(f'src="{src}"', f'src="data:image/png;base64,{data}"')
 
-    body = re.sub(r"<img [^>]*>", inline, body)
-    body = body.replace("<p><strong>Missing:", '<p class="missing"><strong>Missing:')
+    body = re.sub(r"<img [^>]*>", inline, body).replace("<p><strong>Missing:", '<p class="missing"><strong>Missing:')
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>lab report</title><style>{CSS}</style>"
         f"</head><body>{body}</body></html>\n"
     )
 
 
-def write_report(results_root: Path) -> tuple[Path, Path, int]:
-    """Write REPORT.md and REPORT.html; return their paths and the number of missing results."""
-    results = Results(results_root)
-    collected = collect(results)
-    results_root.mkdir(parents=True, exist_ok=True)
-    text = to_markdown(collected, results, results_root)
-    md, page = results_root / "REPORT.md", results_root / "REPORT.html"
+def export_deliverables(sections: list[Section], root: Path) -> Path:
+    """results/pku/: the files the A2 text asks for, copied from the latest runs (bn_loss.txt, Lenna*.png, ...)."""
+    target = root / "pku"
+    target.mkdir(parents=True, exist_ok=True)
+    for section in sections:
+        for source, name in section.question.exports if section.folder else ():
+            if (section.folder / source).is_file():
+                shutil.copyfile(section.folder / source, target / name)
+    return target
+
+
+def write_report(results: Path, out_dir: Path | None = None, copy_figures: bool = False) -> tuple[Path, Path, int]:
+    """Write REPORT.md and REPORT.html into ``out_dir`` (default: the results folder); returns their paths
+    and the number of missing results."""
+    out_dir = out_dir or results
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sections = [build_section(q, results) for q in questions()]
+    text = to_markdown(sections, out_dir, copy_figures)
+    md, page = out_dir / "REPORT.md", out_dir / "REPORT.html"
     md.write_text(text)
-    page.write_text(to_html(text, results_root))
-    missing = sum(isinstance(block, Missing) for _, blocks in collected for block in blocks)
-    return md, page, missing
+    page.write_text(to_html(text, out_dir))
+    export_deliverables(sections, results)
+    return md, page, sum(isinstance(b, Missing) for s in sections for b in s.blocks)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from lab.questions.common import RESULTS_ROOT
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="results folder (default: results/)")
+    console.setup()
+    parser = argparse.ArgumentParser(prog="python -m lab.report", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=default_root(), help="results folder (default: results/)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where to write the report (default: the results folder)"
+    )
+    parser.add_argument("--copy-figures", action="store_true", help="copy the figures next to the report (publishing)")
     args = parser.parse_args(argv)
-    md, page, missing = write_report(args.results)
-    print(f"[report] {md}\n[report] {page} ({page.stat().st_size / 1e6:.1f} MB, figures embedded)")
-    print(
-        f"[report] {len(SECTIONS)} sections, {missing} missing result(s)"
-        + (": see the end of the report" if missing else "")
+    md, page, missing = write_report(args.results, args.out, args.copy_figures)
+    console.info(f"[report] {md}\n[report] {page} ({page.stat().st_size / 1e6:.1f} MB, figures embedded)")
+    console.info(
+        f"[report] {len(questions())} sections, {missing} missing result(s)" + (": see its end" if missing else "")
     )

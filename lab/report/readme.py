@@ -1,146 +1,61 @@
-"""``make readme``: refresh README.md's result sections (between ``<!-- results:NAME -->`` and
-``<!-- /results:NAME -->``) from the latest results, so that README tables are the runs' numbers.
+"""``make readme``: refresh README.md's questions table (between ``<!-- questions -->`` and
+``<!-- /questions -->``) from the registry and the results the shipped report was built from.
 
-    python -m lab.report.readme [--results DIR] [--readme README.md]
+    python -m lab.report.readme [--results DIR] [--readme README.md] [--report docs/report/REPORT.md]
 
-A section whose results are missing is left as it is.
+One row per registered question: its Make target, the text and number, the headline of its latest
+result (or "not run yet") and a link to its section of the report.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable
 from pathlib import Path
 
+from lab import console
 from lab.paths import REPO_ROOT
-from lab.report.results import Results, split_markdown
+from lab.questions import questions
+from lab.questions.results import default_root, latest, load
+from lab.report.blocks import markdown_table
+
+START, END = "<!-- questions -->", "<!-- /questions -->"
 
 
-def _made_by(r: Results, target: str, question: str, files: str) -> str:
-    run = r.latest(question)
-    if run is None:
-        raise FileNotFoundError(r.root / question / "latest")
-    return f"`make {target}` -> `results/{question}/{run.name}/` ({files}):"
+def headline(question, results: Path) -> str:
+    folder = latest(question.name, results)
+    if folder is None or not (folder / "result.json").is_file():
+        return "not run yet"
+    try:
+        return question.headline(load(question.result_type, folder))
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+        return "incomplete result"
 
 
-def classes(r: Results) -> str:
-    tables, paragraphs = split_markdown(r.text("cifar10_classes", "classes.md"))
-    return "\n\n".join(
-        [_made_by(r, "cifar10-classes", "cifar10_classes", "classes.png, classes.md"), *tables, *paragraphs]
-    )
-
-
-def architectures(r: Results) -> str:
-    d = r.load("architectures", "architectures.json")
-    tables, _ = split_markdown(r.text("architectures", "architectures.md"))
-    parts = [_made_by(r, "architectures", "architectures", "architectures.md")]
-    for (name, net), table in zip(d["networks"].items(), tables):
-        parts += [f"{name}, {net['trainable_parameters']:,} trainable parameters:", table]
-    first, f6 = d["answers"]["first_conv"], d["answers"]["f6"]
-    parts += [
-        f"**Kernel size of the first convolution.** {first['answer']}",
-        f"**Trainable parameters of F6.** {f6['calculation']}.",
+def questions_table(results: Path, report: str) -> str:
+    rows = [
+        [f"`make {q.target}`", q.source, q.title, headline(q, results), f"[§{i}]({report}#s{i})"]
+        for i, q in enumerate(questions(), 1)
     ]
-    return "\n\n".join(parts)
+    return markdown_table(["command", "text", "question", "latest result", "report"], rows, "lllll")
 
 
-def hparams(r: Results) -> str:
-    d = r.load("hparams", "hparams.json")
-    best = "; ".join(
-        f"{net}: {b['factor']} = {b['value']} (val {100 * b['val_acc']:.2f}%, test {100 * b['test_acc']:.2f}%)"
-        for net, b in d["best"].items()
-    )
-    return "\n\n".join(
-        [
-            _made_by(r, "hparams", "hparams", "table.md, lr_finder.png, acc_vs_lr.png, best_curves.png"),
-            r.text("hparams", "table.md").strip(),
-            f"Best by validation accuracy: {best}.",
-        ]
-    )
-
-
-def deeper(r: Results) -> str:
-    return "\n\n".join([_made_by(r, "deeper", "deeper", "table.md, curves.png"), r.text("deeper", "table.md").strip()])
-
-
-def compare(r: Results) -> str:
-    tables, paragraphs = split_markdown(r.text("compare_nets", "compare.md"))
-    return "\n\n".join([_made_by(r, "compare-nets", "compare_nets", "compare.md, compare.png"), *tables, *paragraphs])
-
-
-def finetune(r: Results) -> str:
-    d = r.load("finetune", "finetune.json")
-    head = _made_by(r, "finetune", "finetune", "table.md, val_curves.png").rstrip(":")
-    return "\n\n".join(
-        [f"{head}, starting from `{Path(d['checkpoint']).name}`:", r.text("finetune", "table.md").strip()]
-    )
-
-
-def bonus(r: Results) -> str:
-    d = r.load("finetune_bonus", "finetune_bonus.json")
-    sil = "; ".join(f"{k}: {v:.3f}" for k, v in d["silhouette"].items())
-    head = _made_by(r, "finetune-bonus", "finetune_bonus", "tsne.png, confusion.png, misclassified.png").rstrip(":")
-    return (
-        f"{head}: silhouette score of the F6 features by class ({sil}); accuracy after fine-tuning "
-        f"{100 * d['test_acc_after']:.1f}%, {d['misclassified']} of {sum(map(sum, d['confusion_matrix']))} "
-        "test images misclassified."
-    )
-
-
-def lr_curves(r: Results) -> str:
-    return "\n\n".join(
-        [_made_by(r, "lr-curves", "lr_curves", "curves.png, table.md"), r.text("lr_curves", "table.md").strip()]
-    )
-
-
-def augment(r: Results) -> str:
-    files = "lenna_augmentations.png, curves.png, gap.md"
-    return "\n\n".join([_made_by(r, "augment", "augment", files), r.text("augment", "gap.md").strip()])
-
-
-SECTIONS: dict[str, Callable[[Results], str]] = {
-    "classes": classes,
-    "architectures": architectures,
-    "hparams": hparams,
-    "deeper": deeper,
-    "compare": compare,
-    "finetune": finetune,
-    "bonus": bonus,
-    "lr_curves": lr_curves,
-    "augment": augment,
-}
-
-
-def refresh(readme: str, results: Results) -> tuple[str, list[str]]:
-    """README text with every section whose results exist rewritten; also the names left as they were."""
-    skipped = []
-    for name, render in SECTIONS.items():
-        pattern = re.compile(rf"(<!-- results:{name} -->\n).*?(<!-- /results:{name} -->)", re.S)
-        if not pattern.search(readme):
-            raise ValueError(f"README has no <!-- results:{name} --> ... <!-- /results:{name} --> markers")
-        try:
-            body = render(results)
-        except (FileNotFoundError, KeyError, IndexError):
-            skipped.append(name)
-            continue
-        readme = pattern.sub(lambda m, body=body: m.group(1) + body.strip() + "\n" + m.group(2), readme)
-    return readme, skipped
+def refresh(readme: str, results: Path, report: str = "docs/report/REPORT.md") -> str:
+    pattern = re.compile(rf"({re.escape(START)}\n).*?({re.escape(END)})", re.S)
+    if not pattern.search(readme):
+        raise ValueError(f"README has no {START} ... {END} markers; add them where the questions table goes")
+    return pattern.sub(lambda m: m.group(1) + questions_table(results, report) + m.group(2), readme)
 
 
 def main(argv: list[str] | None = None) -> None:
-    from lab.questions.common import RESULTS_ROOT
-
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--results", type=Path, default=RESULTS_ROOT)
+    console.setup()
+    parser = argparse.ArgumentParser(prog="python -m lab.report.readme", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=default_root())
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    parser.add_argument("--report", default="docs/report/REPORT.md", help="link target of the report column")
     args = parser.parse_args(argv)
-    text, skipped = refresh(args.readme.read_text(), Results(args.results))
-    args.readme.write_text(text)
-    print(
-        f"[readme] {args.readme}: {len(SECTIONS) - len(skipped)} result sections refreshed"
-        + (f"; no results yet for {', '.join(skipped)} (left as they were)" if skipped else "")
-    )
+    args.readme.write_text(refresh(args.readme.read_text(), args.results, args.report))
+    console.info(f"[readme] {args.readme}: questions table refreshed from {args.results}")
 
 
 if __name__ == "__main__":

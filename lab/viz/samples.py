@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from lab.report.blocks import Figure
 from lab.viz.style import figure, save
 
 
@@ -18,7 +19,7 @@ def first_per_class(labels: torch.Tensor, num_classes: int, per_class: int, seed
 
 def sample_grid(
     images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], path: Path, title: str, per_class: int = 8
-) -> Path:
+) -> Figure:
     """images uint8 (N, 3, H, W)."""
     picks = first_per_class(labels, len(classes), per_class)
     fig, axes = figure(len(classes), per_class, size=(1.3 * per_class + 1.2, 1.35 * len(classes)), squeeze=False)
@@ -32,4 +33,6 @@ def sample_grid(
             if col == 0:
                 ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
     h, w = images.shape[2:]
-    return save(fig, path, f"{title} ({per_class} per class, {h} x {w} px)")
+    return save(
+        fig, path, f"{title} ({per_class} per class, {h} x {w} px)", "Seeded random samples, one row per class."
+    )

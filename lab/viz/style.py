@@ -6,6 +6,8 @@ from pathlib import Path
 
 import matplotlib
 
+from lab.report.blocks import Figure
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -15,10 +17,11 @@ def figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 4.5),
     return fig, axes
 
 
-def save(fig, path: Path, title: str) -> Path:
-    """Give the figure its title, lay it out and write a readable PNG (120 dpi)."""
+def save(fig, path: Path, title: str, caption: str = "", label: str = "") -> Figure:
+    """Give the figure its title, lay it out and write a readable PNG (120 dpi). Returns the report's
+    figure block: the file's name, the title and a caption (where the figure is drawn, it is described)."""
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-    return path
+    return Figure(Path(path.name), title, caption, label)

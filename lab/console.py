@@ -1,0 +1,64 @@
+"""What the framework prints: our messages through the ``lab`` logger (rank zero only), and the
+libraries' per-run chatter (device banners, tips, known deprecations) turned down once per process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+
+from lightning.pytorch.utilities import rank_zero_only
+
+log = logging.getLogger("lab")
+
+# Lightning's per-run info lines ("GPU available", "Seed set to", advertisements, checkpoint loading
+# notes): our own one-line summaries replace them; its warnings still show. And the warnings about
+# choices this project makes on purpose (in-memory data needs no workers; short epochs).
+_QUIET_LOGGERS = ("lightning.pytorch", "lightning.fabric")
+_EXPECTED_WARNINGS = (
+    r".*does not have many workers.*",
+    r".*smaller than the logging interval.*",
+    r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",
+    r".*Experiment logs directory .* exists and is not empty.*",
+    r".*The number of training batches .* is smaller than the logging interval.*",
+    r".*Checkpoint directory .* exists and is not empty.*",
+    r".*The `srun` command is available on your system but is not used.*",
+    r".*The dirpath has changed from .* won't be reloaded.*",  # testing a checkpoint from another run folder
+)
+
+
+class _CurrentStdout(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at the time (test runners and notebooks replace it)."""
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def setup(level: int = logging.INFO) -> None:
+    """Entry points call this once: ``lab`` messages to stdout as plain lines, library chatter off."""
+    if not log.handlers:
+        handler = _CurrentStdout()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(level)
+        log.propagate = False
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for pattern in _EXPECTED_WARNINGS:
+        warnings.filterwarnings("ignore", message=pattern)
+
+
+@rank_zero_only
+def info(message: str) -> None:
+    """A message for the user, printed once (on rank zero) when an entry point has called ``setup``."""
+    log.info(message)
+
+
+@rank_zero_only
+def warn(message: str) -> None:
+    log.warning(message)

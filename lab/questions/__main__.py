@@ -1,0 +1,75 @@
+"""``python -m lab.questions <name> [options]`` runs one question (``make <name>``, hyphens for
+underscores); ``list`` prints the Make targets of the questions; ``all`` runs every question in order in
+one process (done ones skipped unless --force).
+
+    make lr-curves      # = python -m lab.questions lr_curves
+    make all            # = python -m lab.questions all, then make report
+    make all SMOKE=1    # every question with experiments/smoke.yaml layered on its runs (seconds each)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from lab import console
+from lab.errors import LabError
+from lab.questions import REGISTRY, questions
+from lab.questions.results import latest
+from lab.questions.runner import common_arguments, execute
+from lab.questions.runner import main as run_one
+
+
+def list_targets() -> None:
+    for q in questions():
+        print(f"  {q.target:<16} {q.source}: {q.title}")
+
+
+def run_all(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m lab.questions all", description="every question in order")
+    common_arguments(parser)
+    parser.add_argument("--force", action="store_true", help="rerun questions that already have results")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    for question in questions():
+        if not args.force and latest(question.name, args.results) is not None:
+            console.info(
+                f"[all] {question.target}: done ({args.results}/{question.name}/latest), skipped; --force reruns it"
+            )
+            continue
+        console.info(f"[all] {question.target}")
+        q_start = time.perf_counter()
+        own = argparse.ArgumentParser(add_help=False)
+        if question.add_arguments:
+            question.add_arguments(own)
+        execute(question, argparse.Namespace(**{**vars(own.parse_args([])), **vars(args)}))
+        console.info(f"[all] {question.target}: {time.perf_counter() - q_start:.0f} s")
+    console.info(f"[all] finished in {time.perf_counter() - start:.0f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    console.setup()
+    argv = sys.argv[1:] if argv is None else argv
+    names = {q.name for q in questions()}
+    if argv[:1] == ["list"]:
+        return list_targets()
+    if argv[:1] and argv[0].replace("-", "_") in names:
+        run_one(REGISTRY[argv[0].replace("-", "_")], argv[1:])
+        return None
+    if argv[:1] != ["all"]:
+        sys.exit(
+            f"usage: python -m lab.questions <question> [options] | list | all [--force] ...\n"
+            f"questions: {', '.join(sorted(names))}"
+        )
+    try:
+        run_all(argv[1:])
+    except (LabError, ValueError) as exc:
+        if "--debug" in argv:
+            raise
+        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""Running a question: its command line, a fresh results folder, the typed result saved as
+result.json, the answer printed, ``latest`` moved and the figures logged to W&B.
+
+    python -m lab.questions <name> [--seeds 3] [--epochs N] [--accelerator gpu] [--config extra.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lab import console
+from lab.errors import LabError
+from lab.questions import Question
+from lab.questions.results import default_root, latest, load, new_run_dir, point_latest, save
+from lab.report.blocks import to_markdown
+
+
+def common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="YAML",
+        help="run config layered onto every training run of the question, last "
+        "(e.g. experiments/smoke.yaml for tiny runs); repeatable",
+    )
+    parser.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu"], help="where to train")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per compared setting (default 3)")
+    parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default: the config's)")
+    parser.add_argument("--results", type=Path, default=default_root(), help="results folder (default: results/)")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+
+
+def parse(question: Question, argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m lab.questions {question.name}",
+        description=f"{question.source}: {question.title}. {question.asks}",
+    )
+    common_arguments(parser)
+    if question.add_arguments:
+        question.add_arguments(parser)
+    args = parser.parse_args(argv)
+    if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
+        parser.error("--seeds and --epochs must be >= 1")
+    return args
+
+
+def execute(question: Question, args: argparse.Namespace) -> Path:
+    """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it."""
+    out = new_run_dir(question.name, args.results)
+    result = question.run(args, out)
+    save(result, out)
+    console.info(f"\n# {question.source}: {question.title}\n\n" + to_markdown(question.render(result, out)))
+    point_latest(out)
+    log_figures(question.name, out)
+    console.info(f"[lab] {question.name}: results in {out}")
+    return out
+
+
+def log_figures(name: str, folder: Path) -> None:
+    """The question's figures to W&B (group = question); a W&B failure never loses the results."""
+    from lab.loggers import log_figures as log
+
+    try:
+        local = log(name, folder)
+    except Exception as exc:  # noqa: BLE001 - W&B problems must not fail a finished question
+        console.warn(f"[lab] figures not logged to W&B ({type(exc).__name__}: {exc}); results are in {folder}")
+        return
+    if local:
+        console.info(f"[lab] figures logged to W&B run {local}   (upload: make wandb-sync)")
+
+
+def load_latest(question: Question, root: Path):
+    """(result, folder) of the question's latest finished run; a LabError naming the command if none."""
+    folder = latest(question.name, root)
+    if folder is None or not (folder / "result.json").is_file():
+        raise LabError(f"no results of {question.name} under {root}/: run `{question.command}` first.")
+    return load(question.result_type, folder), folder
+
+
+def main(question: Question, argv: list[str] | None = None) -> Path:
+    """``python -m lab.questions <name>``: a LabError or ValueError becomes one line and exit status 2."""
+    console.setup()
+    args = parse(question, sys.argv[1:] if argv is None else argv)
+    try:
+        return execute(question, args)
+    except (LabError, ValueError) as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
+        sys.exit(2)
