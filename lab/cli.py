@@ -19,7 +19,6 @@ from lab import console
 from lab.callbacks import EpochHistory, EpochLines, FiniteLossGuard, SeedEachEpoch
 from lab.cli_help import CompactHelpFormatter
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import LabError
 from lab.loggers import RunConfig, build_loggers, finish_wandb, log_confusion
 from lab.models.transfer import check_checkpoint_fits
 from lab.module import ClassifierModule
@@ -169,10 +168,5 @@ def main(args: list[str] | None = None) -> LabCLI:
         sys.argv = [a for a in sys.argv if a != "--debug"]
     else:
         debug, args = "--debug" in args, [a for a in args if a != "--debug"]
-    try:
+    with console.user_errors(debug):
         return LabCLI(args=args)
-    except (LabError, ValueError) as exc:
-        if debug:
-            raise
-        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
-        sys.exit(2)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import warnings
+from contextlib import contextmanager
 
 from lightning.pytorch.utilities import rank_zero_only
 
@@ -62,3 +63,18 @@ def info(message: str) -> None:
 @rank_zero_only
 def warn(message: str) -> None:
     log.warning(message)
+
+
+@contextmanager
+def user_errors(debug: bool = False):
+    """Errors a user can act on (LabError, and ValueError from bad arguments) become one line on stderr
+    and exit status 2; ``debug`` lets them through with their traceback."""
+    from lab.errors import LabError
+
+    try:
+        yield
+    except (LabError, ValueError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
+        sys.exit(2)

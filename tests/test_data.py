@@ -130,3 +130,22 @@ def test_bad_split_arguments(tiny_cifar):
     dm = CIFAR10DataModule(data_dir=str(tiny_cifar), val_size=500, download=False)
     with pytest.raises(ValueError, match="val_size=500"):
         dm.setup()
+
+
+def test_the_shuffle_depends_on_the_epoch_it_is_told_only(tiny_cifar):
+    from lab.data.base import EpochShuffle
+
+    sampler = EpochShuffle(50)
+    sampler.set_epoch(3)
+    third = list(sampler)
+    sampler.set_epoch(4)
+    assert list(sampler) != third and sorted(third) == list(range(50))
+    torch.manual_seed(123)  # the global RNG plays no part
+    sampler.set_epoch(3)
+    assert list(sampler) == third
+
+
+def test_validation_adds_the_training_subset_loader_only_while_fitting(tiny_cifar):
+    dm = _module(tiny_cifar, train_eval_size=30)
+    assert len(dm.train_eval_set) == 30 and dm.train_eval_set.images.shape[1:] == (3, 32, 32)
+    assert not isinstance(dm.val_dataloader(), list)  # no trainer: validation alone

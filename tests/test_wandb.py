@@ -69,7 +69,7 @@ def test_fit_logs_metrics_and_the_config_once(offline, tiny_config, tmp_path, mo
     main([
         "fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--run.wandb", "auto",
         "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2", "--run.group", "questionX",
-        "--seed_everything", "7",
+        "--seed_everything", "7", "--run.test_after_fit", "true",
     ])  # fmt: skip
     run_dir = tmp_path / "runs" / "lenet" / "version_0"
     records = finished_records(run_dir)
@@ -90,6 +90,14 @@ def test_fit_logs_metrics_and_the_config_once(offline, tiny_config, tmp_path, mo
     column = csv_val[0].index("val/acc")
     assert [float(row[column]) for row in csv_val[1:] if row[column]] == pytest.approx(val_acc)
     assert json.loads((run_dir / "run.json").read_text())["seed"] == 7
+    logged = {k for h in history for k in h}
+    assert "test/acc/airplane" in logged and "test/confusion_matrix/_type" in logged  # per class + the matrix
+    assert (
+        history[[i for i, h in enumerate(history) if "test/confusion_matrix/_type" in h][0]][
+            "test/confusion_matrix/_type"
+        ]
+        == "table-file"
+    )
 
 
 def test_published_figures_are_logged_as_images_in_the_training_runs_project(offline, tmp_path, monkeypatch):

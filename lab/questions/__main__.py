@@ -14,7 +14,6 @@ import sys
 import time
 
 from lab import console
-from lab.errors import LabError
 from lab.questions import REGISTRY, questions
 from lab.questions.results import latest
 from lab.questions.runner import common_arguments, execute
@@ -62,13 +61,8 @@ def main(argv: list[str] | None = None) -> None:
             f"usage: python -m lab.questions <question> [options] | list | all [--force] ...\n"
             f"questions: {', '.join(sorted(names))}"
         )
-    try:
+    with console.user_errors("--debug" in argv):
         run_all(argv[1:])
-    except (LabError, ValueError) as exc:
-        if "--debug" in argv:
-            raise
-        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

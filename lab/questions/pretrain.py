@@ -74,13 +74,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--output", type=Path, default=TARGET, help="where to save the network weights")
     parser.add_argument("--force", action="store_true", help="replace an existing checkpoint")
     args = parser.parse_args(argv)
-    try:
+    with console.user_errors(args.debug):
         info = pretrain(args)
-    except LabError as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
-        sys.exit(2)
     console.info(json.dumps(info, indent=2))
     return info
 

@@ -85,10 +85,5 @@ def main(question: Question, argv: list[str] | None = None) -> Path:
     """``python -m lab.questions <name>``: a LabError or ValueError becomes one line and exit status 2."""
     console.setup()
     args = parse(question, sys.argv[1:] if argv is None else argv)
-    try:
+    with console.user_errors(args.debug):
         return execute(question, args)
-    except (LabError, ValueError) as exc:
-        if args.debug:
-            raise
-        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
-        sys.exit(2)

@@ -1,0 +1,70 @@
+"""lab.train.run: a run from code, exactly as `python -m lab fit` would make it, with its results in memory."""
+
+import csv
+import sys
+
+import pytest
+import yaml
+
+from lab.callbacks.history import read_epoch_metrics
+from lab.cli import main
+from lab.train import build_datamodule, reload, run
+from tests.conftest import SMOKE
+
+
+@pytest.fixture
+def tiny_run(tiny_config):
+    return run(["lenet", tiny_config, {"trainer": {"max_epochs": 2}}], name="study/tiny")
+
+
+def test_run_returns_history_test_metrics_and_the_run_folder(tiny_run):
+    assert [e["epoch"] for e in tiny_run.history] == [0, 1]
+    on_disk = read_epoch_metrics(tiny_run.run_dir)  # what CSVLogger wrote: the same numbers
+    for memory, disk in zip(tiny_run.history, on_disk):
+        assert {k: memory[k] for k in disk} == pytest.approx(disk)
+    assert 0 <= tiny_run.test["test/acc"] <= 1 and int(tiny_run.confusion.sum()) == 40
+    assert tiny_run.best_val_acc == max(e["val/acc"] for e in tiny_run.history)
+    assert tiny_run.run_dir.parts[-3:-1] == ("study", "tiny") and tiny_run.best_checkpoint.endswith(".ckpt")
+    assert yaml.safe_load((tiny_run.run_dir / "hparams.yaml").read_text())["run"]["group"] == "study"
+
+
+def test_the_saved_config_repeats_the_run_through_the_cli(tiny_run, capsys):
+    saved = tiny_run.run_dir / "config.yaml"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(saved), "--print_config"])
+    assert exit_info.value.code == 0
+    assert yaml.safe_load(capsys.readouterr().out)["model"] == yaml.safe_load(saved.read_text())["model"]
+
+
+def test_reload_tests_the_best_checkpoint_again_without_training(tiny_run):
+    again = reload(tiny_run.run_dir, accelerator="cpu")
+    assert again.test["test/acc"] == pytest.approx(tiny_run.test["test/acc"], abs=1e-6)
+    assert type(again.datamodule).__name__ == "CIFAR10DataModule" and len(again.history) == 2
+
+
+def test_build_datamodule_gives_the_data_of_a_config(tiny_config):
+    dm = build_datamodule(["stl10", tiny_config])
+    assert dm.classes == ("airplane", "bird", "ship", "cat", "dog") and len(dm.val_set) == 20
+
+
+def test_training_accuracy_on_unaugmented_images_is_logged_when_asked(tiny_config):
+    result = run(["course_cnn", tiny_config, SMOKE, {"data": {"init_args": {"train_eval_size": 30}}}], name="te")
+    assert all("train_eval/acc" in e and "train_eval/loss" in e for e in result.history)
+    assert result.datamodule.train_eval_set is not None and len(result.datamodule.train_eval_set) == 30
+
+
+def test_output_to_a_file_is_one_line_per_epoch(tiny_config, capsys):
+    assert not sys.stdout.isatty()
+    main(["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--trainer.max_epochs", "3",
+          "--trainer.enable_progress_bar", "true"])  # fmt: skip
+    out = capsys.readouterr()
+    lines = [line for line in out.out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"] and "val/acc" in lines[0]
+    assert "\r" not in out.out + out.err and "it/s" not in out.out + out.err  # no progress-bar redraws
+
+
+def test_metrics_csv_has_the_names_readme_documents(tiny_run):
+    with open(tiny_run.run_dir / "metrics.csv") as f:
+        columns = set(next(csv.reader(f)))
+    assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc"} <= columns
+    assert not any(c.endswith(("_step", "_epoch")) for c in columns)
