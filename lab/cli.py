@@ -104,7 +104,7 @@ class LabCLI(LightningCLI):
         if isinstance(seed, int) and not isinstance(seed, bool):
             callbacks.append(SeedEachEpoch(seed))  # epoch k's randomness depends on (seed, k) only
         if trainer_config.get("enable_progress_bar") is not False and not sys.stdout.isatty():
-            callbacks.append(EpochLines())
+            callbacks.append(EpochLines(f"[{run.name}] " if run.name else ""))
         if trainer_config.get("fast_dev_run"):
             kwargs["logger"] = False  # a smoke run of a few batches leaves no run folder
         elif trainer_config.get("logger") is None:

@@ -54,7 +54,7 @@ def tiny_config(tiny_data, tmp_path) -> Path:
 def question_args(tiny_config, tmp_path) -> list[str]:
     """What `make <question> SMOKE=1` passes, plus the tiny data and a private results folder."""
     return ["--config", str(tiny_config), "--config", str(SMOKE), "--results", str(tmp_path / "results"),
-            "--accelerator", "cpu"]  # fmt: skip
+            "--accelerator", "cpu", "--workers", "1"]  # fmt: skip
 
 
 @pytest.fixture

@@ -167,6 +167,10 @@ def test_hparams_then_deeper_then_compare(question_args):
     params = [v["runs"][0]["parameters"] for v in deeper]
     assert params[1] != params[0] and params[2] < params[3] < params[4]
 
+    final = _result(main(_question("final"), ["--seeds", "2", *question_args]))["networks"]
+    assert [c["network"] for c in final] == ["TwoLayerNet", "ConvNet"] and all(len(c["runs"]) == 2 for c in final)
+    assert all(len(c["base_runs"]) == 2 for c in final)  # the study's base runs over the same seeds
+
     summary = _result(main(_question("compare_nets"), question_args))["nets"]
     assert summary["ConvNet"]["best_val_acc"] == study["rows"][study["best"]["ConvNet"]]["run"]["val_acc"]
     assert summary["TwoLayerNet"]["deeper_gain"] is not None
@@ -234,3 +238,25 @@ def test_a_diverging_run_is_recorded_and_the_study_goes_on(question_args, tmp_pa
     rows = _result(out)["rows"]
     assert [r["value"] for r in rows] == ["-", "1e30", "0.01"]
     assert "loss became nan or inf" in rows[1]["diverged"] and rows[1]["run"] is None and rows[2]["run"]
+
+
+def test_final_combines_the_winners_that_beat_the_noise_and_skips_clashing_ones():
+    from lab.questions.final import combine
+    from lab.questions.hparams import HparamsResult, StudyRow
+    from lab.questions.stats import Spread
+    from lab.questions.training import RunSummary
+
+    def row(factor, value, change, acc):
+        return StudyRow("ConvNet", factor, value, change, RunSummary(0, acc, acc, 6, 1.0, "r"))
+
+    lr = {"model": {"optimizer": {"init_args": {"lr": 0.02}}}}
+    adam = {"model": {"optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}}}}
+    bn = {"model": {"net": {"init_args": {"batch_norm": True}}}}
+    rows = [row("base", "-", {}, 0.60), row("learning rate", "0.02", lr, 0.62), row("optimizer", "adam", adam, 0.66),
+            row("batch norm", "on", bn, 0.63), row("weight decay", "0", {"model": {"optimizer": {"init_args": {
+                "weight_decay": 0.0}}}}, 0.605)]  # fmt: skip
+    study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 2}, {"ConvNet": Spread(0.6, 0.005, 3)}, {})
+    change, chosen, left_out = combine(study, "ConvNet")  # band: 2 * sqrt(2) * 0.5 = 1.4 points
+    assert [c.split(" =")[0] for c in chosen] == ["optimizer", "batch norm"]  # largest gain first
+    assert [c.split(" =")[0] for c in left_out] == ["learning rate"]  # sets the optimizer Adam replaced
+    assert change == {**adam, "model": {**adam["model"], "net": bn["model"]["net"]}}  # weight decay: in the noise

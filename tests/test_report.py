@@ -29,7 +29,18 @@ def smoke_results(tmp_path_factory, tiny_data):
         "data": {"init_args": {"data_dir": str(tiny_data), "val_size": 20, "download": False}},
         "run": {"root": str(root / "runs"), "wandb": "disabled"},
     }))  # fmt: skip
-    args = ["--config", str(config), "--config", str(SMOKE), "--results", str(root / "results"), "--seeds", "1"]
+    args = [
+        "--config",
+        str(config),
+        "--config",
+        str(SMOKE),
+        "--results",
+        str(root / "results"),
+        "--seeds",
+        "1",
+        "--workers",
+        "1",
+    ]
     by_name = {q.name: q for q in questions()}
     main(by_name["bn"], ["--iterations", "5", *args])
     main(by_name["architectures"], args)

@@ -1,7 +1,9 @@
 """lab.train.run: a run from code, exactly as `python -m lab fit` would make it, with its results in memory."""
 
+import argparse
 import csv
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -58,7 +60,7 @@ def test_output_to_a_file_is_one_line_per_epoch(tiny_config, capsys):
     main(["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--trainer.max_epochs", "3",
           "--trainer.enable_progress_bar", "true"])  # fmt: skip
     out = capsys.readouterr()
-    lines = [line for line in out.out.splitlines() if line.startswith("epoch ")]
+    lines = [line for line in out.out.splitlines() if line.startswith("epoch ")]  # no --run.name: no prefix
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"] and "val/acc" in lines[0]
     assert "\r" not in out.out + out.err and "it/s" not in out.out + out.err  # no progress-bar redraws
 
@@ -68,3 +70,25 @@ def test_metrics_csv_has_the_names_readme_documents(tiny_run):
         columns = set(next(csv.reader(f)))
     assert {"train/loss", "train/acc", "val/loss", "val/acc", "test/loss", "test/acc"} <= columns
     assert not any(c.endswith(("_step", "_epoch")) for c in columns)
+
+
+@pytest.mark.slow
+def test_independent_runs_train_side_by_side_in_worker_processes(question_args, tiny_config):
+    from lab.errors import NonFiniteLossError
+    from lab.questions.runner import common_arguments
+    from lab.questions.training import Job, RunSummary, fit_many
+
+    parser = argparse.ArgumentParser()
+    common_arguments(parser)
+    args = parser.parse_args([*question_args[:-2], "--workers", "2"])
+    diverging = {"model": {"optimizer": {"init_args": {"lr": 1e30}}}, "trainer": {"limit_train_batches": 8}}
+    jobs = [
+        Job(("lenet",), {}, "pool/a", 0),
+        Job(("twolayer",), diverging, "pool/b", 0),
+        Job(("lenet",), {}, "pool/c", 1),
+    ]
+    outcomes = fit_many(args, jobs)
+    assert isinstance(outcomes[0], RunSummary) and isinstance(outcomes[2], RunSummary)
+    assert isinstance(outcomes[1], NonFiniteLossError)  # reported back from its worker, the others go on
+    assert ["pool/a", "pool/c"] == ["/".join(Path(o.run_dir).parts[-3:-1]) for o in (outcomes[0], outcomes[2])]
+    assert [o.seed for o in (outcomes[0], outcomes[2])] == [0, 1] and outcomes[0].history != outcomes[2].history

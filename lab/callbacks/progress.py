@@ -14,8 +14,10 @@ SHOWN = ("train/loss", "train/acc", "val/loss", "val/acc", "train_eval/acc")
 class EpochLines(ProgressBar):
     """``epoch 3/15  train/loss 1.234  train/acc 0.561  val/loss 1.102  val/acc 0.612  (41.7 s)``."""
 
-    def __init__(self) -> None:
+    def __init__(self, prefix: str = "") -> None:
+        """``prefix``: printed before every line, e.g. the run's name when several runs share one log."""
         super().__init__()
+        self.prefix = prefix
         self._enabled = True
         self._start = 0.0
 
@@ -35,4 +37,4 @@ class EpochLines(ProgressBar):
         values = "  ".join(f"{k} {float(metrics[k]):.4f}" for k in SHOWN if k in metrics)
         epochs = f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
         seconds = time.perf_counter() - self._start
-        console.info(f"epoch {trainer.current_epoch + 1}{epochs}  {values}  ({seconds:.1f} s)")
+        console.info(f"{self.prefix}epoch {trainer.current_epoch + 1}{epochs}  {values}  ({seconds:.1f} s)")

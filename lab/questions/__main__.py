@@ -16,7 +16,7 @@ import time
 from lab import console
 from lab.questions import REGISTRY, questions
 from lab.questions.results import latest
-from lab.questions.runner import common_arguments, execute
+from lab.questions.runner import common_arguments, execute, resolve
 from lab.questions.runner import main as run_one
 
 
@@ -29,7 +29,7 @@ def run_all(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m lab.questions all", description="every question in order")
     common_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun questions that already have results")
-    args = parser.parse_args(argv)
+    args = resolve(parser, parser.parse_args(argv))
     start = time.perf_counter()
     for question in questions():
         if not args.force and latest(question.name, args.results) is not None:

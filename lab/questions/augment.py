@@ -107,10 +107,8 @@ def augmentation_figure(image: torch.Tensor, out: Path, samples: int = 5, seed: 
 def run(args: Namespace, out: Path) -> AugmentResult:
     image, file = load_image(args.image)
     lenna = augmentation_figure(image, out)
-    variants = [
-        Variant(label, over_seeds(args, ["course_cnn"], change, f"augment/{label.split()[0]}"))
-        for label, change in TRAINING.items()
-    ]
+    specs = {label: (["course_cnn"], change, f"augment/{label.split()[0]}") for label, change in TRAINING.items()}
+    variants = [Variant(label, runs) for label, runs in over_seeds(args, specs).items()]
     curves = plot_curves({v.label: v.runs[0].history for v in variants}, out / "curves.png",
                          "Course CNN without and with augmentation (Adam, lr 1e-3; seed 0)")  # fmt: skip
     return AugmentResult(str(file), variants, [lenna, curves])

@@ -2,8 +2,8 @@
 
     make deeper         # or: python -m lab.questions deeper [--seeds 3] [--epochs N]
 
-Both networks train with the best setting of the latest `make hparams` (else their base configs),
-over --seeds seeds, against deeper versions; one thing changes per comparison:
+Both networks train with their base configs at the study's budget (experiments/hparams_study.yaml:
+6 epochs), over --seeds seeds, against deeper versions; one thing changes per comparison:
 - TwoLayerNet: hidden sizes [512] -> [512, 256, 128] (two more Linear + ReLU layers);
 - ConvNet, same widths: two more 3x3 convolutions after C1 and C3 with the widths of the layers they
   follow (6 and 16 channels): depth alone;
@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lab import console
+import yaml
+
+from lab.config import EXPERIMENTS
 from lab.questions import CV1, Question, register
-from lab.questions.results import latest, load
 from lab.questions.stats import Difference
 from lab.questions.training import Variant, over_seeds
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
@@ -63,37 +64,25 @@ class DeeperResult:
 QUESTION = register(Question(
     __name__, "Two more layers", CV1, "§2.4b", order=40, result_type=DeeperResult,
     asks="Add 2 layers to TwoLayerNet and ConvNet: higher performance? Why?",
-    configs="twolayer.yaml, lenet.yaml + the study's best setting", reads=("hparams",)))  # fmt: skip
+    configs="twolayer.yaml, lenet.yaml at the study's 6 epochs"))  # fmt: skip
 
 
-def best_settings(results: Path) -> dict[str, tuple[dict, str]]:
-    """network -> (change to its base config, description), from the latest `make hparams`."""
-    from lab.questions.hparams import HparamsResult
-
-    folder = latest("hparams", results)
-    if folder is None:
-        console.info("[deeper] no hparams results; using the base configs (run `make hparams` first for the best)")
-        return {n: ({}, "base config (no hparams run)") for n in BASE_CONFIGS}
-    study = load(HparamsResult, folder)
-    found = {
-        n: (study.best_row(n).change, f"hparams best: {study.best_row(n).factor} = {study.best_row(n).value}")
-        for n in study.best
-    }
-    return {n: found.get(n, ({}, "base config")) for n in BASE_CONFIGS}
+def budget() -> dict[str, Any]:
+    """The hyperparameter study's epochs, so that these runs compare with its base runs."""
+    return {"trainer": {"max_epochs": yaml.safe_load((EXPERIMENTS / "hparams_study.yaml").read_text())["epochs"]}}
 
 
 def run(args: Namespace, out: Path) -> DeeperResult:
-    settings = best_settings(args.results)
-    variants = []
-    for network, labels in VARIANTS.items():
-        best, _ = settings[network]
-        for label, change in labels.items():
-            name = f"deeper/{network}_{label.replace(' ', '').replace(',', '_')}"
-            runs = over_seeds(args, [BASE_CONFIGS[network], best], change, name)
-            variants.append(Variant(label, runs, network, change))
+    epochs = budget()
+    specs = {(network, label): ([BASE_CONFIGS[network], epochs], change,
+                                f"deeper/{network}_{label.replace(' ', '').replace(',', '_')}")
+             for network, labels in VARIANTS.items() for label, change in labels.items()}  # fmt: skip
+    variants = [Variant(label, runs, network, specs[(network, label)][1])
+                for (network, label), runs in over_seeds(args, specs).items()]  # fmt: skip
     curves = plot_curves({f"{v.network} {v.label}": v.runs[0].history for v in variants}, out / "curves.png",
                          "Original vs +2 layers: training curves (seed 0)")  # fmt: skip
-    return DeeperResult({n: s for n, (_, s) in settings.items()}, variants, [curves])
+    sources = {n: f"experiments/{c}.yaml, {epochs['trainer']['max_epochs']} epochs" for n, c in BASE_CONFIGS.items()}
+    return DeeperResult(sources, variants, [curves])
 
 
 WHY = {
@@ -129,8 +118,8 @@ def render(r: DeeperResult, folder: Path) -> list:
             "TwoLayerNet gets two more Linear + ReLU layers (hidden sizes 512 -> 512, 256, 128). ConvNet gets two "
             "more 3x3 convolutions (after C1 and after C3, within the text's limit of 3 extra convolutions), once "
             "with the widths of the layers they follow (depth alone) and once with 64 channels (depth and width); "
-            "each network trains with the best setting of the study. Differences are mean test accuracy ± one "
-            "standard error over seeds; within two standard errors is no measurable effect."
+            "each network trains with its base config for the study's budget. Differences are mean test accuracy "
+            "± one standard error over seeds; within two standard errors is no measurable effect."
         ),
         Text("\n".join(conclusions(r))),
         Table("Original vs +2 layers, mean ± standard deviation over seeds", markdown_table(header, rows, "llrrrrl"),

@@ -85,10 +85,9 @@ def orders_agree(checkpoint: Path, options: dict, classes: int) -> bool:
 
 def run(args: Namespace, out: Path) -> FinetuneResult:
     same_net, info = starting_point(args.checkpoint)
-    variants = []
-    for label, layers in VARIANTS.items():
-        configs = [layers[0], same_net, *(with_checkpoint(layer, args.checkpoint) for layer in layers[1:])]
-        variants.append(Variant(label, over_seeds(args, configs, {}, f"finetune/{layers[-1]}")))
+    specs = {label: ([layers[0], same_net, *(with_checkpoint(layer, args.checkpoint) for layer in layers[1:])], {},
+                     f"finetune/{layers[-1]}") for label, layers in VARIANTS.items()}  # fmt: skip
+    variants = [Variant(label, runs) for label, runs in over_seeds(args, specs).items()]
     result = FinetuneResult(
         checkpoint=str(args.checkpoint),
         checkpoint_test_acc=info.get("test_acc", float("nan")),

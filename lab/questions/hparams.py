@@ -24,10 +24,9 @@ from lightning.pytorch.tuner import Tuner
 
 from lab.callbacks import FiniteLossGuard
 from lab.config import EXPERIMENTS, compose
-from lab.errors import NonFiniteLossError
 from lab.questions import CV1, Question, register
 from lab.questions.stats import Spread, pct
-from lab.questions.training import RunSummary, fit, user_layers
+from lab.questions.training import Job, RunSummary, fit_many, user_layers
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import prepare
 from lab.viz.curves import plot_curves
@@ -112,32 +111,40 @@ def lr_finder(args: Namespace, config: str, steps: int) -> dict:
     return {"lr": finder.results["lr"], "loss": finder.results["loss"], "suggestion": finder.suggestion()}
 
 
-def study_row(args: Namespace, network: str, config: str, key: tuple[str, str], change: dict, epochs: dict) -> StudyRow:
-    factor, value = key
-    name = f"hparams/{config}/{factor}={value}".replace(" ", "_")
-    try:
-        result = fit(args, [config, epochs], change, name)
-    except NonFiniteLossError as exc:  # a diverging setting is a result of the study, not its end
-        return StudyRow(network, factor, value, change, None, diverged=str(exc))
-    return StudyRow(network, factor, value, change, RunSummary.of(result, 0))
-
-
-def run_network(args: Namespace, network: str, config: str, study: dict) -> tuple[list[StudyRow], list[RunSummary]]:
+def plan(args: Namespace, networks: dict[str, str], study: dict) -> list[tuple[str, tuple[str, str], dict, Job | None]]:
+    """(network, (factor, value), change, job) for every run of the study, in order: the study's settings
+    (job None: the change leaves the base config as it is, the base run is reused), then the base
+    config with seeds 1 .. --seeds - 1 (factor "noise"), which with seed 0 give the noise band."""
     epochs = {"trainer": {"max_epochs": args.epochs or study["epochs"]}}
-    base = compose([config, epochs])
-    rows: list[StudyRow] = []
-    for key, change in study["factors"].items():
-        if args.factors and key[0] not in args.factors and key != BASE:
+    runs = []
+    for network, config in networks.items():
+        base = compose([config, epochs])
+        for key, change in study["factors"].items():
+            if args.factors and key[0] not in args.factors and key != BASE:
+                continue
+            same = key != BASE and compose([base, change]) == base
+            name = f"hparams/{config}/{key[0]}={key[1]}".replace(" ", "_")
+            runs.append((network, key, change, None if same else Job((config, epochs), change, name)))
+        for seed in range(1, args.seeds):
+            job = Job((config, epochs), {}, f"hparams/{config}/base_seed{seed}", seed)
+            runs.append((network, ("noise", str(seed)), {}, job))
+    return runs
+
+
+def assemble(runs: list, outcomes: list) -> tuple[list[StudyRow], dict[str, list[RunSummary]]]:
+    """The study's rows and each network's base runs over seeds, from the plan and the outcomes."""
+    outcomes, rows, noise = iter(outcomes), [], {}
+    for network, (factor, value), change, job in runs:
+        base = next((r for r in rows if r.network == network and (r.factor, r.value) == BASE), None)
+        outcome = next(outcomes) if job else base.run
+        summary = outcome if isinstance(outcome, RunSummary) else None
+        if factor == "noise":
+            noise[network].append(summary)
             continue
-        if key != BASE and compose([base, change]) == base:
-            rows.append(StudyRow(network, *key, change, rows[0].run, same_as_base=True))
-            continue
-        rows.append(study_row(args, network, config, key, change, epochs))
-    noise = [rows[0].run] + [
-        RunSummary.of(fit(args, [config, epochs], {}, f"hparams/{config}/base_seed{seed}", seed), seed)
-        for seed in range(1, args.seeds)
-    ]
-    return rows, noise
+        rows.append(StudyRow(network, factor, value, change, summary, "" if summary else str(outcome), job is None))
+        if (factor, value) == BASE:
+            noise[network] = [summary]
+    return rows, {k: [r for r in v if r] for k, v in noise.items()}
 
 
 def run(args: Namespace, out: Path) -> HparamsResult:
@@ -150,21 +157,16 @@ def run(args: Namespace, out: Path) -> HparamsResult:
             f"{sorted({f for f, _ in study['factors']} - {'base'})}"
         )
     finders = {name: lr_finder(args, config, study["lr_finder_steps"]) for name, config in networks.items()}
-    rows, best, noise = [], {}, {}
-    for network, config in networks.items():
-        network_rows, noise[network] = run_network(args, network, config, study)
-        candidates = [r for r in network_rows if r.run]
-        best[network] = len(rows) + network_rows.index(max(candidates, key=lambda r: r.val_acc))  # validation only
-        rows += network_rows
+    runs = plan(args, networks, study)
+    rows, noise = assemble(runs, fit_many(args, [job for *_, job in runs if job]))
+    best = {
+        n: rows.index(max((r for r in rows if r.network == n and r.run), key=lambda r: r.val_acc)) for n in networks
+    }
     result = HparamsResult(
-        epochs=args.epochs or study["epochs"],
-        base_configs=networks,
-        rows=rows,
-        best=best,
+        epochs=args.epochs or study["epochs"], base_configs=networks, rows=rows, best=best,
         noise={k: Spread.of([r.val_acc for r in v]) for k, v in noise.items()},
-        lr_finder={k: f["suggestion"] for k, f in finders.items()},
-        noise_runs=noise,
-    )
+        lr_finder={k: f["suggestion"] for k, f in finders.items()}, noise_runs=noise,
+    )  # fmt: skip
     result.figures = draw(result, finders, out)
     return result
 

@@ -7,11 +7,13 @@ result.json, the answer printed, ``latest`` moved and the figures logged to W&B.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 from lab import console
 from lab.errors import LabError
+from lab.precision import uses_gpu
 from lab.questions import Question
 from lab.questions.results import default_root, latest, load, new_run_dir, point_latest, save
 from lab.report.blocks import to_markdown
@@ -31,6 +33,9 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per compared setting (default 3)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default: the config's)")
     parser.add_argument("--results", type=Path, default=default_root(), help="results folder (default: results/)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="training runs side by side, in their own processes (default: 2 on a CPU with 2 or "
+                             "more cores, 1 on a GPU)")  # fmt: skip
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
@@ -42,9 +47,15 @@ def parse(question: Question, argv: list[str] | None) -> argparse.Namespace:
     common_arguments(parser)
     if question.add_arguments:
         question.add_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
-        parser.error("--seeds and --epochs must be >= 1")
+    return resolve(parser, parser.parse_args(argv))
+
+
+def resolve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
+    """Checks the common switches and fills in the defaults that depend on the machine."""
+    if args.seeds < 1 or (args.epochs is not None and args.epochs < 1) or (args.workers or 1) < 1:
+        parser.error("--seeds, --epochs and --workers must be >= 1")
+    if args.workers is None:
+        args.workers = 1 if uses_gpu(args.accelerator) or (os.cpu_count() or 1) < 2 else 2
     return args
 
 

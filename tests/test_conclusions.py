@@ -1,0 +1,127 @@
+"""Every written conclusion follows the numbers: made-up results where the usual outcome is reversed
+(deeper is worse, fine-tuning loses to scratch, augmentation widens the gap, ...) must be said so."""
+
+from lab.questions.stats import Difference, Spread
+from lab.questions.training import RunSummary, Variant
+
+
+def _runs(*tests, val=None, last=None):
+    return [
+        RunSummary(i, val or t, t, 6, 1.0, f"r{i}", history=[{"epoch": 5, **(last or {})}]) for i, t in enumerate(tests)
+    ]
+
+
+def test_difference_verdicts():
+    assert (
+        Difference.between(Spread.of([0.5, 0.51, 0.5]), Spread.of([0.6, 0.61, 0.6])).verdict().startswith("better by +")
+    )
+    assert (
+        Difference.between(Spread.of([0.6, 0.61, 0.6]), Spread.of([0.5, 0.51, 0.5])).verdict().startswith("worse by -")
+    )
+    assert (
+        Difference.between(Spread.of([0.5, 0.6]), Spread.of([0.52, 0.58])).verdict().startswith("no measurable effect")
+    )
+    assert "no verdict" in Difference.between(Spread.of([0.5]), Spread.of([0.6])).verdict()
+
+
+def _deeper(original, deeper):
+    from lab.questions.deeper import VARIANTS, DeeperResult
+
+    variants = [Variant(label, _runs(*(deeper if label != "original" else original)), network)
+                for network, labels in VARIANTS.items() for label in labels]  # fmt: skip
+    return DeeperResult({"TwoLayerNet": "x", "ConvNet": "y"}, variants)
+
+
+def test_deeper_says_worse_when_two_more_layers_lose():
+    from lab.questions.deeper import conclusions
+
+    lines = conclusions(_deeper(original=(0.56, 0.57, 0.56), deeper=(0.50, 0.51, 0.50)))
+    assert "TwoLayerNet, two more fully connected layers (original -> +2 FC layers): worse by -6" in lines[0]
+    assert "ConvNet, depth alone" in lines[1] and "worse by" in lines[1]
+    assert "add capacity without any notion of locality" in lines[4] and "add little" in lines[5]
+    better = conclusions(_deeper(original=(0.50, 0.51, 0.50), deeper=(0.56, 0.57, 0.56)))
+    assert "better by +6" in better[0] and "more nonlinear local features" in better[5]
+
+
+def _finetune(scratch, head, full):
+    from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult
+
+    variants = [Variant(SCRATCH, _runs(*scratch)), Variant(HEAD, _runs(*head)), Variant(FULL, _runs(*full))]
+    return FinetuneResult("convnet_cifar10.pt", 0.73, True, 2000, variants)
+
+
+def test_finetune_says_so_when_transfer_loses_to_scratch():
+    from lab.questions.finetune import explain
+
+    lost = explain(_finetune(scratch=(0.75, 0.76, 0.75), head=(0.70, 0.70, 0.71), full=(0.65, 0.66, 0.65)))
+    assert lost[0].startswith("- Full fine-tuning vs from scratch: worse by")
+    assert not any("Why transfer helps" in line for line in lost)
+    assert any("Keeping the body frozen wins" in line for line in lost)
+    won = explain(_finetune(scratch=(0.65, 0.66, 0.65), head=(0.70, 0.70, 0.71), full=(0.75, 0.76, 0.75)))
+    assert won[0].startswith("- Full fine-tuning vs from scratch: better by")
+    assert any("Why transfer helps here" in line and "2,000 training images" in line for line in won)
+
+
+def _augment(gaps_without, gaps_with):
+    from lab.questions.augment import AugmentResult
+
+    def variant(label, gaps):
+        return Variant(label, [RunSummary(i, 0.7, 0.7, 6, 1.0, "r", history=[{"epoch": 5, "val/acc": 0.70,
+                       "train_eval/acc": 0.70 + g}]) for i, g in enumerate(gaps)])  # fmt: skip
+
+    return AugmentResult("Lenna.png", [variant("none", gaps_without), variant("flip + translate 4 px", gaps_with)])
+
+
+def test_augment_says_the_gap_widens_when_it_does():
+    from lab.questions.augment import explain
+
+    assert "the gap widens" in explain(_augment(gaps_without=(0.02, 0.03, 0.02), gaps_with=(0.10, 0.11, 0.10)))
+    assert "the gap shrinks" in explain(_augment(gaps_without=(0.10, 0.11, 0.10), gaps_with=(0.02, 0.03, 0.02)))
+    assert "no measurable effect on the gap" in explain(_augment((0.05, 0.02, 0.08), (0.06, 0.03, 0.04)))
+
+
+def test_compare_nets_names_the_better_network_from_the_numbers():
+    from lab.questions.compare_nets import CompareResult, NetSummary, explain
+
+    def net(params, first, acc, sweep):
+        return NetSummary(params, first, "base", acc, acc, 0.01, sweep, [], [])
+
+    mlp_wins = CompareResult({"TwoLayerNet": net(1_578_506, 1_573_376, 0.70, [(0.01, 0.69), (0.1, 0.70)]),
+                              "ConvNet": net(62_006, 456, 0.55, [(0.01, 0.30), (0.1, 0.55)])})  # fmt: skip
+    text = " ".join(explain(mlp_wins))
+    assert "TwoLayerNet reaches 15.0 points more validation accuracy than ConvNet (70.0% vs 55.0%" in text
+    assert "ConvNet is the more sensitive one" in text and "Shared local filters" not in text
+
+
+def test_hparams_factor_inside_the_noise_band_has_no_measurable_effect():
+    from lab.questions.hparams import HparamsResult, StudyRow, factor_sentence
+
+    def row(factor, value, acc):
+        return StudyRow("ConvNet", factor, value, {}, RunSummary(0, acc, acc, 6, 1.0, "r"))
+
+    rows = [row("base", "-", 0.600), row("batch size", "64", 0.605), row("batch size", "512", 0.598),
+            row("batch norm", "on", 0.700)]  # fmt: skip
+    study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 3}, {"ConvNet": Spread(0.6, 0.01, 3)}, {})
+    assert "no measurable effect" in factor_sentence(study, "ConvNet", "batch size")
+    assert "best on (+10.0 points vs the base)" in factor_sentence(study, "ConvNet", "batch norm")
+
+
+def test_bonus_says_when_the_features_barely_move_and_when_they_separate():
+    from lab.questions.finetune_bonus import BonusResult, explain
+
+    matrix = [[90, 10], [30, 70]]
+    assert "barely moves" in explain(BonusResult("r", "a", "b", ["cat", "dog"], 0.031, 0.038, 0.8, 40, matrix))
+    moved = explain(BonusResult("r", "a", "b", ["cat", "dog"], 0.03, 0.20, 0.8, 40, matrix))
+    assert "better separated after fine-tuning" in moved and "dog taken for cat (30 images)" in moved
+
+
+def test_lr_curves_does_not_assume_the_largest_rate_wins():
+    from lab.questions.lr_curves import LrCurvesResult, RateRun, explain
+
+    def rate(lr, val):
+        return RateRun(
+            lr, RunSummary(0, val, val, 6, 1.0, "r", history=[{"epoch": 5, "val/acc": val, "train_eval/acc": val}])
+        )
+
+    text = explain(LrCurvesResult([rate(1e-3, 0.40), rate(1e-4, 0.70), rate(1e-5, 0.30)], 5000))
+    assert "lr 0.0001 reaches the highest validation accuracy" in text and "the largest rate is not the best" in text
