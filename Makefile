@@ -18,7 +18,7 @@ QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if
 QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = register' lab/questions/*.py))))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format all report publish readme wandb-sync clean cifar10-convnet \
+.PHONY: help setup demo train test lint format all report publish readme wandb-sync clean cifar10-convnet predict \
 	bench bench-overhead bench-bn bench-memory bench-cpu $(QUESTIONS)
 
 help: ## list the targets
@@ -61,6 +61,12 @@ $(QUESTIONS): $(STAMP)
 
 hparams: QFLAGS += $(if $(FULL),--full)
 finetune: checkpoints/convnet_cifar10.pt
+
+CKPT ?= checkpoints/convnet_cifar10.pt
+IMAGES ?=
+predict: $(STAMP) ## top-3 classes of your images: make predict IMAGES="photo.jpg folder/" [CKPT=<run folder or checkpoint>]
+	@if [ -z "$(IMAGES)" ]; then echo "make predict needs IMAGES=<image files or folders>, e.g. make predict IMAGES=~/Pictures"; exit 2; fi
+	$(BIN)/python -m lab.predict $(CKPT) $(IMAGES) $(ARGS)
 
 checkpoints/convnet_cifar10.pt: | $(STAMP)
 	$(BIN)/python -m lab.questions.pretrain --accelerator $(ACCELERATOR)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 
 from torch.optim import Optimizer
-from torch.optim.lr_scheduler import CosineAnnealingLR, LRScheduler, OneCycleLR, StepLR
+from torch.optim.lr_scheduler import CosineAnnealingLR, LambdaLR, LRScheduler, OneCycleLR, StepLR
 
 ScheduleCallable = Callable[[Optimizer, int], LRScheduler]
 
@@ -56,3 +56,22 @@ class StepDecay(StepLR):
 
     def __init__(self, optimizer: Optimizer, total_steps: int, step_size: int = 10, gamma: float = 0.1):
         super().__init__(optimizer, step_size=step_size, gamma=gamma)
+
+
+class Triangle(LambdaLR):
+    """airbench's schedule: linear from ``start`` x lr up to lr at ``peak`` of the run, then linear down to
+    ``end`` x lr at its last step (per step)."""
+
+    interval = "step"
+
+    def __init__(
+        self, optimizer: Optimizer, total_steps: int, start: float = 0.2, peak: float = 0.23, end: float = 0.07
+    ):
+        top = max(1, round(peak * total_steps))
+
+        def factor(step: int) -> float:
+            if step <= top:
+                return start + (1 - start) * step / top
+            return 1 + (end - 1) * min(1.0, (step - top) / max(1, total_steps - top))
+
+        super().__init__(optimizer, factor)

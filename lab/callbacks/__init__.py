@@ -1,5 +1,6 @@
 """Lightning callbacks of this project."""
 
+from lab.callbacks.airbench import Lookahead, WhiteningInit
 from lab.callbacks.epoch_seed import SeedEachEpoch
 from lab.callbacks.finetune import FreezeUnfreeze, LoadPretrained
 from lab.callbacks.finite_loss import FiniteLossGuard
@@ -13,6 +14,8 @@ __all__ = [
     "FiniteLossGuard",
     "FreezeUnfreeze",
     "LoadPretrained",
+    "Lookahead",
     "SeedEachEpoch",
     "TimeToAccuracy",
+    "WhiteningInit",
 ]

@@ -19,6 +19,7 @@ class AugmentConfig:
     """Strength of each augmentation; 0 / False switches it off."""
 
     flip: bool = False  # horizontal flip with probability 0.5
+    alternate_flip: bool = False  # instead: each image mirrored in every other epoch (a seeded half from the start)
     translate: int = 0  # random shift of up to this many pixels (reflect padding)
     rotate: float = 0.0  # random rotation in [-rotate, rotate] degrees
     brightness: float = 0.0  # multiply by a factor in [1 - b, 1 + b]
@@ -36,6 +37,10 @@ class AugmentConfig:
     @property
     def active(self) -> bool:
         return any((self.flip, self.translate, self.rotate, self.brightness, self.contrast, self.saturation, self.hue))
+
+    @property
+    def random_flip(self) -> bool:
+        return self.flip and not self.alternate_flip
 
 
 def _uniform(n: int, low: float, high: float, like: torch.Tensor, generator=None) -> torch.Tensor:
@@ -136,7 +141,7 @@ class BatchAugment:
 
     def position(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         c = self.config
-        if c.flip:
+        if c.random_flip:
             x = random_flip(x, generator=generator)
         if c.rotate:
             x = random_rotate(x, c.rotate, generator)

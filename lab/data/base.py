@@ -158,13 +158,22 @@ class InMemoryImageDataModule(L.LightningDataModule):
         val_idx, train_idx = order[: self.val_size], order[self.val_size :]
         if self.train_subset is not None:
             train_idx = train_idx[: self.train_subset]
-        self.train_set = TensorBatches(images[train_idx], labels[train_idx])
+        self.train_set = TensorBatches(self._preflip(images[train_idx]), labels[train_idx])
         self.val_set = TensorBatches(images[val_idx], labels[val_idx])
         self.test_set = TensorBatches(*self.load_arrays(train=False))
         if self.train_eval_size:
             keep = train_idx[: self.train_eval_size]  # a fixed random subset: the split order is seeded
             self.train_eval_set = TensorBatches(images[keep], labels[keep])
         self.mean, self.std = channel_mean_std(self.train_set.images)
+
+    def _preflip(self, images: torch.Tensor) -> torch.Tensor:
+        """With alternate_flip, a seeded half of the training images starts mirrored; every odd epoch
+        mirrors them all (prepare_batch): each image is seen both ways in every pair of epochs."""
+        config = self.augment.config
+        if not (config.flip and config.alternate_flip):
+            return images
+        mask = torch.rand(len(images), generator=torch.Generator().manual_seed(self.split_seed + 1)) < 0.5
+        return torch.where(mask.view(-1, 1, 1, 1), images.flip(-1), images)
 
     def _loader(self, dataset: TensorBatches, batch_size: int, shuffle: bool) -> DataLoader:
         drop_last = shuffle and len(dataset) > batch_size  # no size-1 tail batch for BatchNorm
@@ -198,7 +207,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, labels = batch
         training = self.trainer is not None and self.trainer.training
-        return self.prepare_batch(images, training), labels
+        return self.prepare_batch(images, training, self.trainer.current_epoch if training else 0), labels
 
     # -- the batch transform, usable without a Trainer (benchmarks, figures) ---------------
     def normalization(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -209,9 +218,11 @@ class InMemoryImageDataModule(L.LightningDataModule):
             )
         return self._stats_on_device[device]
 
-    def prepare_batch(self, images: torch.Tensor, training: bool) -> torch.Tensor:
+    def prepare_batch(self, images: torch.Tensor, training: bool, epoch: int = 0) -> torch.Tensor:
         """uint8 batch -> float in [0, 1] -> augment (training only) -> normalize."""
         x = images.float().div_(255)
+        if training and self.augment.config.alternate_flip and self.augment.config.flip and epoch % 2:
+            x = x.flip(-1)
         if training and self.augment.config.active:
             x = self.augment(x)
         mean, std = self.normalization(x.device)

@@ -62,6 +62,7 @@ def pretrain(args: argparse.Namespace) -> dict:
         "test_acc": result.test["test/acc"],
         "run_dir": str(result.run_dir),
         "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
+        **result.datamodule.state_dict(),  # classes, mean, std, image_size: what `make predict` needs
     }
     args.output.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
     return info

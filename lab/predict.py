@@ -1,0 +1,162 @@
+"""``make predict CKPT=<checkpoint or run folder> IMAGES=<files or folders>``: a trained model's top-k
+classes for your own images.
+
+    python -m lab.predict runs/lenet/version_0 photos/ cat.jpg [--top-k 3] [--out predictions]
+    python -m lab.predict checkpoints/convnet_cifar10.pt my_plane.png
+
+Any PNG, JPEG or WebP (RGB, RGBA or grayscale, any size) is resized, antialiased, to the model's input
+size and normalised with its training statistics; the class names and statistics come from the
+checkpoint, never from the training data. Writes predictions.csv (path, then class and probability of
+each of the top k) and predictions.png (each image with bars of its top 3) into a new folder under --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import json
+import pickle
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter
+
+from lab import console
+from lab.data.images import ImageFilesDataModule
+from lab.errors import CheckpointMismatchError
+from lab.models.transfer import mismatches, read_net_state
+from lab.module import ClassifierModule
+
+
+@dataclass
+class Trained:
+    """A model ready to predict, with what its training data taught it to expect."""
+
+    module: ClassifierModule
+    classes: list[str]
+    mean: list[float]
+    std: list[float]
+    image_size: list[int]
+    source: Path
+
+
+def checkpoint_file(source: Path) -> Path:
+    """A run folder's best checkpoint (else its last), or the file itself."""
+    if source.is_dir():
+        found = sorted((source / "checkpoints").glob("best-*.ckpt")) or sorted(source.glob("**/last.ckpt"))
+        if not found:
+            raise CheckpointMismatchError(
+                f"{source}: no checkpoints/best-*.ckpt or last.ckpt; give a run folder of `fit`."
+            )
+        return found[-1]
+    if not source.is_file():
+        raise CheckpointMismatchError(f"{source}: no such checkpoint or run folder.")
+    return source
+
+
+def data_record(blob: dict, source: Path) -> dict:
+    """The training data's record a checkpoint keeps (classes, mean, std, image_size)."""
+    record = next((v for v in blob.values() if isinstance(v, dict) and {"classes", "mean", "std"} <= v.keys()), None)
+    if record is None:
+        raise CheckpointMismatchError(
+            f"{source} does not record its classes and training statistics (made before lab kept them); "
+            "retrain it with `python -m lab fit` or `make train`."
+        )
+    return record
+
+
+def load_lightning(path: Path) -> Trained:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+        module = ClassifierModule.load_from_checkpoint(path, map_location="cpu")
+    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
+        raise CheckpointMismatchError(f"{path} cannot be loaded as a lab checkpoint ({type(exc).__name__}: "
+                                      f"{str(exc).splitlines()[0]}).") from exc  # fmt: skip
+    record = data_record(blob, path)
+    return Trained(module, list(record["classes"]), record["mean"], record["std"], list(record["image_size"]), path)
+
+
+def load_state_dict_file(path: Path) -> Trained:
+    """A shipped network (checkpoints/*.pt) with the JSON beside it naming its class, options and data."""
+    info_path = path.with_suffix(".json")
+    if not info_path.is_file():
+        raise CheckpointMismatchError(f"{path}: no {info_path.name} beside it naming the network and its classes.")
+    info = json.loads(info_path.read_text())
+    net = getattr(importlib.import_module("lab.models"), info["net"])(**info.get("net_options", {}))
+    state = read_net_state(path)
+    problems = mismatches(net, state)
+    if problems:
+        raise CheckpointMismatchError(f"{path} does not fit {info['net']}: {'; '.join(problems[:4])}.")
+    net.load_state_dict(state)
+    record = data_record({"info": info}, path)
+    return Trained(ClassifierModule(net), list(record["classes"]), record["mean"], record["std"],
+                   list(record.get("image_size", (32, 32))), path)  # fmt: skip
+
+
+def load_trained(source: str | Path) -> Trained:
+    path = checkpoint_file(Path(source))
+    return load_state_dict_file(path) if path.suffix == ".pt" else load_lightning(path)
+
+
+class PredictionsCSV(BasePredictionWriter):
+    """predictions.csv: one row per image, its path then the top-k classes with their probabilities."""
+
+    def __init__(self, path: Path, classes: list[str], top_k: int):
+        super().__init__(write_interval="batch")
+        self.path, self.classes, self.top_k = path, classes, min(top_k, len(classes))
+        self.rows: list[tuple[Path, list[tuple[str, float]]]] = []
+
+    def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx=0):
+        paths = trainer.datamodule.paths
+        values, indices = prediction.topk(self.top_k, dim=1)
+        for i, v, c in zip(batch[1].tolist(), values.tolist(), indices.tolist()):
+            self.rows.append((paths[i], [(self.classes[k], p) for k, p in zip(c, v)]))
+
+    def on_predict_end(self, trainer, pl_module) -> None:
+        header = ["path"] + [f"{kind}_{k + 1}" for k in range(self.top_k) for kind in ("class", "probability")]
+        with open(self.path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows([str(p), *(x for c, v in top for x in (c, f"{v:.4f}"))] for p, top in self.rows)
+
+
+def predict(source: str | Path, paths: list[str], out: Path, top_k: int = 3) -> tuple[Path, list]:
+    """Top-k predictions of the model at ``source`` for the images at ``paths``; returns the CSV and its rows."""
+    trained = load_trained(source)
+    data = ImageFilesDataModule(paths, trained.classes, trained.mean, trained.std, trained.image_size)
+    out.mkdir(parents=True, exist_ok=True)
+    writer = PredictionsCSV(out / "predictions.csv", trained.classes, top_k)
+    trainer = L.Trainer(accelerator="auto", logger=False, callbacks=[writer], enable_progress_bar=False,
+                        enable_model_summary=False)  # fmt: skip
+    trainer.predict(trained.module, datamodule=data, return_predictions=False)
+    from lab.viz.predictions import prediction_grid
+
+    prediction_grid(data, writer.rows, out / "predictions.png", f"Predictions of {trained.source}")
+    return writer.path, writer.rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    console.setup()
+    parser = argparse.ArgumentParser(prog="python -m lab.predict", description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="a run folder (runs/<name>/version_N), a .ckpt, or a shipped .pt")
+    parser.add_argument("images", nargs="+", help="image files and/or folders of them")
+    parser.add_argument("--top-k", type=int, default=3, help="classes per image in the CSV (default 3)")
+    parser.add_argument("--out", type=Path, default=Path("predictions"), help="parent of the output folder")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    args = parser.parse_args(argv)
+    if args.top_k < 1:
+        parser.error("--top-k must be >= 1")
+    with console.user_errors(args.debug):
+        out = args.out / datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        path, rows = predict(args.checkpoint, args.images, out, args.top_k)
+    for image, top in rows:
+        console.info(f"{image}: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in top))
+    console.info(f"[lab] {len(rows)} image(s) -> {path} and {out / 'predictions.png'}")
+
+
+if __name__ == "__main__":
+    main()
