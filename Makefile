@@ -1,5 +1,5 @@
 # lab — every coursework question is a target.  `make help` lists them.
-# Switches:  ACCELERATOR=cpu|gpu|auto  SEEDS=3  SMOKE=1 (tiny runs)  FORCE=1  ARGS="..." (passed through)
+# Switches:  ACCELERATOR=cpu|gpu|auto  SEEDS=3  QUICK=1 (reduced budgets)  SMOKE=1 (tiny runs)  FORCE=1  ARGS="..."
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,20 +13,21 @@ SEEDS ?= 3
 ARGS ?=
 RESULTS := $(or $(LAB_RESULTS_DIR),results)
 # switches every question understands (lab/questions/runner.py)
-QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if $(SMOKE),--config experiments/smoke.yaml)
+QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if $(SMOKE),--config experiments/smoke.yaml) \
+	$(if $(QUICK),--quick)
 # every module of lab/questions/ that registers a question is a target: lab/questions/lr_curves.py -> make lr-curves
 QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = register' lab/questions/*.py))))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format all report publish readme wandb-sync clean cifar10-convnet predict \
-	bench bench-overhead bench-bn bench-memory bench-cpu $(QUESTIONS)
+.PHONY: help setup demo train test lint format all report report-pages publish readme wandb-sync clean cifar10-convnet predict \
+	bench bench-overhead bench-fixed-cost bench-bn bench-memory bench-cpu $(QUESTIONS)
 
 help: ## list the targets
 	@echo "Questions (make <target>; each writes results/<question>/<timestamp>/ and moves results/<question>/latest):"
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m lab.questions list; else echo "  $(QUESTIONS)  (make setup for details)"; fi
 	@echo "Other targets:"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "Switches: ACCELERATOR=$(ACCELERATOR) SEEDS=$(SEEDS) SMOKE= FORCE= FULL= RESUME= CONFIG=$(CONFIG) ARGS='$(ARGS)'"
+	@echo "Switches: ACCELERATOR=$(ACCELERATOR) SEEDS=$(SEEDS) QUICK= SMOKE= FORCE= FULL= RESUME= CONFIG=$(CONFIG) ARGS='$(ARGS)'"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: lab needs Python >= 3.11 (found " + sys.version.split()[0] + "); run make setup PYTHON=python3.11 or newer")'
@@ -81,6 +82,9 @@ all: $(STAMP) checkpoints/convnet_cifar10.pt ## every question in order (done on
 report: $(STAMP) ## results/REPORT.md + self-contained REPORT.html from the latest results (missing ones listed)
 	$(BIN)/python -m lab.report --results $(RESULTS)
 
+report-pages: $(STAMP) ## A4 pages of the CV1 part's main body when printed (headless Chromium; the text allows 10)
+	$(BIN)/python -m lab.report.pages --results $(RESULTS)
+
 publish: $(STAMP) ## the latest complete report -> docs/report/ (REPORT.md + figures, <= 5 MiB) and README's questions table
 	$(BIN)/python -m lab.report.publish --results $(RESULTS)
 
@@ -91,10 +95,13 @@ wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ and results/ (n
 	@runs=$$(find runs $(RESULTS) -type d -name 'offline-run-*' 2>/dev/null); \
 	if [ -z "$$runs" ]; then echo "no offline W&B runs under runs/ or $(RESULTS)/"; else $(BIN)/wandb sync $$runs; fi
 
-bench: bench-overhead bench-bn bench-memory ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate)
+bench: bench-overhead bench-fixed-cost bench-bn bench-memory ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate)
 
 bench-overhead: $(STAMP) ## Lightning Trainer vs a bare PyTorch loop, one ConvNet epoch
 	$(BIN)/python -m benchmarks.bench_overhead
+
+bench-fixed-cost: $(STAMP) ## seconds a training run costs besides its loops (CLI, W&B, checkpoints, test)
+	$(BIN)/python -m benchmarks.bench_fixed_cost
 
 bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 	$(BIN)/python -m benchmarks.bench_numpy_bn
@@ -102,7 +109,7 @@ bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k images (~2 min)
 	$(BIN)/python -m benchmarks.bench_memory
 
-bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN (fast90, fast300 x 3 seeds, best x 1)
+bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN: fast90, fast360, best x 3 seeds (~50 min on 2 CPU cores)
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
 
 clean: ## remove caches (never runs/, results/ or checkpoints/)

@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from benchmarks.results_file import environment, write_section
+from lab.bench_results import environment, write_section
 from lab.numpy_bn import BatchNormState, batchnorm_backward, batchnorm_forward_train
 
 SHAPES = [(256, 512), (4096, 1024)]

@@ -14,92 +14,15 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
-import json
-import pickle
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 
 from lab import console
 from lab.data.images import ImageFilesDataModule
-from lab.errors import CheckpointMismatchError
-from lab.models.transfer import mismatches, read_net_state
-from lab.module import ClassifierModule
-
-
-@dataclass
-class Trained:
-    """A model ready to predict, with what its training data taught it to expect."""
-
-    module: ClassifierModule
-    classes: list[str]
-    mean: list[float]
-    std: list[float]
-    image_size: list[int]
-    source: Path
-
-
-def checkpoint_file(source: Path) -> Path:
-    """A run folder's best checkpoint (else its last), or the file itself."""
-    if source.is_dir():
-        found = sorted((source / "checkpoints").glob("best-*.ckpt")) or sorted(source.glob("**/last.ckpt"))
-        if not found:
-            raise CheckpointMismatchError(
-                f"{source}: no checkpoints/best-*.ckpt or last.ckpt; give a run folder of `fit`."
-            )
-        return found[-1]
-    if not source.is_file():
-        raise CheckpointMismatchError(f"{source}: no such checkpoint or run folder.")
-    return source
-
-
-def data_record(blob: dict, source: Path) -> dict:
-    """The training data's record a checkpoint keeps (classes, mean, std, image_size)."""
-    record = next((v for v in blob.values() if isinstance(v, dict) and {"classes", "mean", "std"} <= v.keys()), None)
-    if record is None:
-        raise CheckpointMismatchError(
-            f"{source} does not record its classes and training statistics (made before lab kept them); "
-            "retrain it with `python -m lab fit` or `make train`."
-        )
-    return record
-
-
-def load_lightning(path: Path) -> Trained:
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=False)
-        module = ClassifierModule.load_from_checkpoint(path, map_location="cpu")
-    except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise CheckpointMismatchError(f"{path} cannot be loaded as a lab checkpoint ({type(exc).__name__}: "
-                                      f"{str(exc).splitlines()[0]}).") from exc  # fmt: skip
-    record = data_record(blob, path)
-    return Trained(module, list(record["classes"]), record["mean"], record["std"], list(record["image_size"]), path)
-
-
-def load_state_dict_file(path: Path) -> Trained:
-    """A shipped network (checkpoints/*.pt) with the JSON beside it naming its class, options and data."""
-    info_path = path.with_suffix(".json")
-    if not info_path.is_file():
-        raise CheckpointMismatchError(f"{path}: no {info_path.name} beside it naming the network and its classes.")
-    info = json.loads(info_path.read_text())
-    net = getattr(importlib.import_module("lab.models"), info["net"])(**info.get("net_options", {}))
-    state = read_net_state(path)
-    problems = mismatches(net, state)
-    if problems:
-        raise CheckpointMismatchError(f"{path} does not fit {info['net']}: {'; '.join(problems[:4])}.")
-    net.load_state_dict(state)
-    record = data_record({"info": info}, path)
-    return Trained(ClassifierModule(net), list(record["classes"]), record["mean"], record["std"],
-                   list(record.get("image_size", (32, 32))), path)  # fmt: skip
-
-
-def load_trained(source: str | Path) -> Trained:
-    path = checkpoint_file(Path(source))
-    return load_state_dict_file(path) if path.suffix == ".pt" else load_lightning(path)
+from lab.trained import load_trained
 
 
 class PredictionsCSV(BasePredictionWriter):

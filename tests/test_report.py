@@ -158,3 +158,33 @@ def test_the_published_report_keeps_its_figures_as_files(smoke_results, tmp_path
     report = md.read_text()
     figures = re.findall(r"!\[Figure \d+\]\(([^)]+)\)", report)
     assert figures and all(rel.startswith("figures/") and (md.parent / rel).is_file() for rel in figures)
+
+
+def test_pdf_pages_are_counted(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from lab.report.pages import count_pdf_pages
+
+    path = tmp_path / "three.pdf"
+    with PdfPages(path) as pdf:
+        for _ in range(3):
+            plt.figure(figsize=(8.27, 11.69))
+            pdf.savefig()
+            plt.close()
+    assert count_pdf_pages(path.read_bytes()) == 3
+
+
+def test_publish_refuses_incomplete_results_and_keeps_the_previous_report(smoke_results, tmp_path):
+    from lab.errors import LabError
+    from lab.report.publish import publish
+
+    target = tmp_path / "docs" / "report"
+    target.mkdir(parents=True)
+    (target / "REPORT.md").write_text("the previous report")
+    with pytest.raises(LabError, match="not publishing: cifar10_classes has no complete result"):
+        publish(smoke_results, target)
+    assert (target / "REPORT.md").read_text() == "the previous report"  # nothing lost

@@ -24,7 +24,8 @@ from typing import Any
 
 CV1 = "CV1 Lab Project Part 2: CNNs for Image Classification"
 A2 = "Introduction to Computer Vision 2023, Assignment 2"
-TEXTS = {CV1: "CV1 part 2", A2: "A2"}
+BEYOND = "Beyond the texts"
+TEXTS = {CV1: "CV1 part 2", A2: "A2", BEYOND: "Beyond the texts:"}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import sys
 import time
 
 from lab import console
+from lab.bench_results import environment, write_section
 from lab.questions import REGISTRY, questions
 from lab.questions.results import latest
 from lab.questions.runner import common_arguments, execute, resolve
@@ -30,7 +31,7 @@ def run_all(argv: list[str]) -> None:
     common_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun questions that already have results")
     args = resolve(parser, parser.parse_args(argv))
-    start = time.perf_counter()
+    start, seconds = time.perf_counter(), {}
     for question in questions():
         if not args.force and latest(question.name, args.results) is not None:
             console.info(
@@ -43,8 +44,28 @@ def run_all(argv: list[str]) -> None:
         if question.add_arguments:
             question.add_arguments(own)
         execute(question, argparse.Namespace(**{**vars(own.parse_args([])), **vars(args)}))
-        console.info(f"[all] {question.target}: {time.perf_counter() - q_start:.0f} s")
-    console.info(f"[all] finished in {time.perf_counter() - start:.0f} s")
+        seconds[question.target] = time.perf_counter() - q_start
+        console.info(f"[all] {question.target}: {seconds[question.target]:.0f} s")
+    total = time.perf_counter() - start
+    console.info(f"[all] finished in {total:.0f} s")
+    if seconds and len(seconds) == len(questions()):
+        record_wall_times(args, seconds, total)
+
+
+def record_wall_times(args: argparse.Namespace, seconds: dict[str, float], total: float) -> None:
+    """benchmarks/results.md: the wall time of each question of a complete `make all` (QUICK separately)."""
+    extra = [str(c) for c in args.config if "quick.yaml" not in str(c)]
+    if extra:  # tests and SMOKE=1 layer their own configs: not a measurement of the real thing
+        return
+    mode = "QUICK=1" if args.quick else "full"
+    rows = "\n".join(f"| `make {target}` | {s:.0f} | {s / 60:.1f} |" for target, s in seconds.items())
+    body = (f"## `make all` ({mode}): wall time per question\n\n`python -m lab.questions all --force"
+            f"{' --quick' if args.quick else ''}` (what `make all FORCE=1{' QUICK=1' if args.quick else ''}` runs "
+            f"before the report), {args.workers} worker(s), {args.seeds} seed(s) per compared setting — "
+            f"{environment()}.\n\n"
+            f"| question | wall time (s) | (min) |\n| --- | ---: | ---: |\n{rows}\n"
+            f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** |\n")  # fmt: skip
+    write_section("make_all_quick" if args.quick else "make_all", body)
 
 
 def main(argv: list[str] | None = None) -> None:

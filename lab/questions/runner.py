@@ -7,16 +7,20 @@ result.json, the answer printed, ``latest`` moved and the figures logged to W&B.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from lab import console
+from lab.config import EXPERIMENTS
 from lab.errors import LabError
 from lab.precision import uses_gpu
 from lab.questions import Question
 from lab.questions.results import default_root, latest, load, new_run_dir, point_latest, save
 from lab.report.blocks import to_markdown
+from lab.run_record import git_commit
 
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,6 +40,8 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="training runs side by side, in their own processes (default: 2 on a CPU with 2 or "
                              "more cores, 1 on a GPU)")  # fmt: skip
+    parser.add_argument("--quick", action="store_true",
+                        help="reduced budgets: one seed, experiments/quick.yaml on every run (QUICK=1)")  # fmt: skip
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
@@ -56,19 +62,31 @@ def resolve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpar
         parser.error("--seeds, --epochs and --workers must be >= 1")
     if args.workers is None:
         args.workers = 1 if uses_gpu(args.accelerator) or (os.cpu_count() or 1) < 2 else 2
+    if args.quick:
+        args.seeds, args.config = 1, [EXPERIMENTS / "quick.yaml", *args.config]
     return args
 
 
 def execute(question: Question, args: argparse.Namespace) -> Path:
     """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it."""
-    out = new_run_dir(question.name, args.results)
+    out = new_run_dir(question.name, args.results, "-quick" if args.quick else "")
+    start = time.perf_counter()
     result = question.run(args, out)
     save(result, out)
+    record(out, args, time.perf_counter() - start)
     console.info(f"\n# {question.source}: {question.title}\n\n" + to_markdown(question.render(result, out)))
     point_latest(out)
     log_figures(question.name, out)
     console.info(f"[lab] {question.name}: results in {out}")
     return out
+
+
+def record(out: Path, args: argparse.Namespace, seconds: float) -> None:
+    """run.json: how the answer was made (switches, layered configs, time, commit), for the report."""
+    info = {"quick": args.quick, "seeds": args.seeds, "epochs": args.epochs, "configs": [str(c) for c in args.config],
+            "workers": args.workers, "accelerator": args.accelerator, "seconds": round(seconds, 1),
+            "argv": sys.argv, "git_commit": git_commit()}  # fmt: skip
+    (out / "run.json").write_text(json.dumps(info, indent=1) + "\n")
 
 
 def log_figures(name: str, folder: Path) -> None:

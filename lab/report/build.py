@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import base64
 import html
+import json
 import os
 import platform
 import re
@@ -22,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from lab import console
-from lab.questions import TEXTS, Question, questions
+from lab.questions import BEYOND, TEXTS, Question, questions
 from lab.questions.results import default_root, latest, load
 from lab.report.blocks import Block, Figure, Missing, Table, Text
 from lab.run_record import git_commit, versions
@@ -100,6 +101,19 @@ class Numbering:
         ]
 
 
+def budget_note(folder: Path | None) -> list[str]:
+    """A warning line when the answer was made with reduced budgets (QUICK=1) or tiny runs (SMOKE=1)."""
+    info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else {}
+    if any("smoke.yaml" in c for c in info.get("configs", [])):
+        return [
+            "**SMOKE run (SMOKE=1): tiny runs of a few batches; these numbers say nothing about the question.**",
+            "",
+        ]
+    if info.get("quick"):
+        return ["**Quick run (QUICK=1): one seed and shortened budgets; the full answer comes from `make all`.**", ""]
+    return []
+
+
 def section_markdown(i: int, section: Section, numbering: Numbering, appendix: list) -> list[str]:
     """The section's Markdown; its appendix tables are collected in ``appendix`` (numbered after the body)."""
     q = section.question
@@ -128,8 +142,8 @@ def section_markdown(i: int, section: Section, numbering: Numbering, appendix: l
     return lines
 
 
-def to_markdown(sections: list[Section], out_dir: Path, copy_figures: bool = False) -> str:
-    texts = ", ".join(f"*{name}* ({short})" for name, short in TEXTS.items())
+def to_markdown(sections: list[Section], out_dir: Path, copy_figures: bool = False, appendix: bool = True) -> str:
+    texts = ", ".join(f"*{name}* ({short})" for name, short in TEXTS.items() if name != BEYOND)
     lines = [
         "# lab report: CNN image classification coursework",
         "",
@@ -141,12 +155,12 @@ def to_markdown(sections: list[Section], out_dir: Path, copy_figures: bool = Fal
         *(f"| {k} | {v} |" for k, v in environment()),
         "",
     ]
-    numbering, appendix = Numbering(out_dir, copy_figures), []
+    numbering, tables = Numbering(out_dir, copy_figures), []
     for i, section in enumerate(sections, 1):
-        lines += section_markdown(i, section, numbering, appendix)
-    if appendix:
+        lines += section_markdown(i, section, numbering, tables)
+    if tables and appendix:
         lines += ['<div class="appendix"></div>', "", "## Appendix: full tables", ""]
-        for i, q, block in appendix:
+        for i, q, block in tables:
             lines += [f"### Section {i}: {q.title}", "", *numbering.table(block)]
     missing = [(i, s.question, b) for i, s in enumerate(sections, 1) for b in s.blocks if isinstance(b, Missing)]
     lines += ["## Missing results", ""]

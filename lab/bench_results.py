@@ -1,15 +1,17 @@
-"""benchmarks/results.md is shared by every bench: each owns one marked section and rewrites only it."""
+"""benchmarks/results.md is shared by every benchmark (and `make all`, which records its wall times):
+each owns one marked section and rewrites only it."""
 
 from __future__ import annotations
 
 import platform
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import torch
 
-RESULTS = Path(__file__).resolve().parent / "results.md"
+from lab.paths import REPO_ROOT
+
+RESULTS = REPO_ROOT / "benchmarks" / "results.md"
 HEADER = (
     "# Benchmark results\n\n"
     "Written by `make bench` (and `make bench-*`); each section is replaced when its bench runs again.\n"

@@ -1,0 +1,177 @@
+"""Beyond the texts: how much do the trained models lose on corrupted images, and does augmentation help?
+
+    make robustness     # or: python -m lab.questions robustness
+
+Corruption sets after Hendrycks & Dietterich (ICLR 2019), made deterministically from the exact CIFAR-10
+test images (lab/data/corruptions.py: 9 corruptions x 5 severities), and every trained model the other
+questions left behind: LeNet-5 (checkpoints/convnet_cifar10.pt), the deeper ConvNet (`make deeper`), the
+course CNN without and with augmentation (`make augment`) and the best CNN (`make best`), each evaluated
+as a plain network (no test-time augmentation). A model whose question has not run is listed as missing.
+"""
+
+from __future__ import annotations
+
+import statistics
+from argparse import Namespace
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from lab.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
+from lab.paths import REPO_ROOT
+from lab.questions import BEYOND, Question, register
+from lab.questions.results import latest, load
+from lab.questions.stats import binomial_se, pct
+from lab.questions.training import user_layers
+from lab.report.blocks import Figure, Table, Text, markdown_table, placed
+from lab.train import build_datamodule
+from lab.trained import load_trained
+from lab.viz.style import figure, save
+
+DEEPER, AUGMENTED = "+2 convs, 64 channels", "flip + translate 4 px"
+
+
+@dataclass
+class ModelRobustness:
+    name: str
+    source: str
+    clean: float
+    accuracy: dict[str, list[float]]  # corruption -> accuracy at severities 1..5
+
+    @property
+    def corrupted(self) -> float:
+        return statistics.mean(a for values in self.accuracy.values() for a in values)
+
+    @property
+    def relative_drop(self) -> float:
+        return (self.clean - self.corrupted) / self.clean if self.clean else float("nan")
+
+
+@dataclass
+class RobustnessResult:
+    models: list[ModelRobustness]
+    test_images: int
+    missing: list[str]  # models whose question has not run yet
+    figures: list[Figure] = field(default_factory=list)
+
+
+QUESTION = register(Question(
+    __name__, "Robustness to common corruptions", BEYOND, "robustness", order=210, result_type=RobustnessResult,
+    asks="How much accuracy do the trained models lose on corrupted test images, and does augmentation help?",
+    configs="the checkpoints of make deeper, make augment, make best and checkpoints/convnet_cifar10.pt",
+    reads=("deeper", "augment", "best")))  # fmt: skip
+
+
+def model_sources(results: Path) -> tuple[dict[str, Path], list[str]]:
+    """name -> run folder or checkpoint of every model there is; the names of those still missing."""
+    from lab.questions.augment import AugmentResult
+    from lab.questions.best import BestResult
+    from lab.questions.deeper import DeeperResult
+
+    found, missing = {"LeNet-5 (shipped checkpoint)": REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"}, []
+    wanted = {
+        "ConvNet +2 convs, 64 channels": ("deeper", DeeperResult, lambda r: r.variant("ConvNet", DEEPER).runs[0]),
+        "course CNN, no augmentation": ("augment", AugmentResult, lambda r: r.variant("none").runs[0]),
+        "course CNN, flip + translate": ("augment", AugmentResult, lambda r: r.variant(AUGMENTED).runs[0]),
+        "best CNN": ("best", BestResult, lambda r: r),
+    }
+    for name, (question, kind, run_dir) in wanted.items():
+        folder = latest(question, results)
+        if folder is None:
+            missing.append(f"{name} (`make {question}`)")
+        else:
+            found[name] = Path(run_dir(load(kind, folder)).run_dir)
+    return found, missing
+
+
+def evaluate(name: str, source: Path, images: torch.Tensor, labels: torch.Tensor) -> ModelRobustness:
+    trained = load_trained(source)
+    accuracy = {c: [trained.accuracy(corrupt(images, c, s), labels) for s in SEVERITIES] for c in CORRUPTIONS}
+    return ModelRobustness(name, str(source), trained.accuracy(images, labels), accuracy)
+
+
+def run(args: Namespace, out: Path) -> RobustnessResult:
+    test = build_datamodule(["lenet", *user_layers(args)]).test_set
+    sources, missing = model_sources(args.results)
+    models = [evaluate(name, source, test.images, test.labels) for name, source in sources.items()]
+    figures = [
+        draw_severity(models, out / "accuracy_vs_severity.png"),
+        draw_examples(test.images[0], out / "corruptions.png"),
+    ]
+    return RobustnessResult(models, len(test.labels), missing, figures)
+
+
+def draw_severity(models: list[ModelRobustness], path: Path) -> Figure:
+    fig, axes = figure(3, 3, size=(14, 11))
+    for ax, corruption in zip(axes.flat, CORRUPTIONS):
+        for m in models:
+            ax.plot([0, *SEVERITIES], [100 * m.clean, *(100 * a for a in m.accuracy[corruption])], marker="o",
+                    markersize=3, label=m.name)  # fmt: skip
+        ax.set(title=corruption, xlabel="severity (0 = clean)", ylabel="top-1 accuracy (%)")
+        ax.grid(alpha=0.3)
+    axes.flat[0].legend(fontsize=7)
+    return save(
+        fig,
+        path,
+        "Test accuracy under 9 corruptions at 5 severities",
+        "CIFAR-10 test images corrupted after Hendrycks & Dietterich (2019); each model as a plain network.",
+    )
+
+
+def draw_examples(image: torch.Tensor, path: Path) -> Figure:
+    fig, axes = figure(len(CORRUPTIONS), len(SEVERITIES) + 1, size=(8, 13), squeeze=False)
+    for row, corruption in enumerate(CORRUPTIONS):
+        views = [image, *(corrupt(image[None], corruption, s)[0] for s in SEVERITIES)]
+        for col, view in enumerate(views):
+            ax = axes[row, col]
+            ax.imshow(view.permute(1, 2, 0).numpy(), interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title("clean" if col == 0 else f"severity {col}", fontsize=8)
+        axes[row, 0].set_ylabel(corruption, fontsize=8)
+    return save(fig, path, "One test image under each corruption", "Severities 1-5 of each corruption, 32 x 32 px.")
+
+
+def explain(r: RobustnessResult) -> list[str]:
+    if not r.models:
+        return ["No trained model to evaluate yet."]
+    lines = []
+    robust = min(r.models, key=lambda m: m.relative_drop)
+    fragile = max(r.models, key=lambda m: m.relative_drop)
+    hardest = min(CORRUPTIONS, key=lambda c: statistics.mean(a for m in r.models for a in m.accuracy[c]))
+    lines.append(
+        f"{robust.name} keeps the most of its accuracy ({pct(robust.clean, 1)}% clean, {pct(robust.corrupted, 1)}% "
+        f"corrupted: a {robust.relative_drop:.0%} relative drop); {fragile.name} the least "
+        f"({fragile.relative_drop:.0%}). The hardest corruption for these models is {hardest}."
+    )
+    pair = {m.name: m for m in r.models if m.name.startswith("course CNN")}
+    if len(pair) == 2:
+        plain, augmented = pair["course CNN, no augmentation"], pair["course CNN, flip + translate"]
+        delta, noise = augmented.corrupted - plain.corrupted, 2 * binomial_se(plain.clean, r.test_images)
+        verdict = "no measurable effect" if abs(delta) <= noise else ("helps" if delta > 0 else "hurts")
+        lines.append(
+            f"Flip + translate augmentation {verdict} on corrupted images: mean corrupted accuracy "
+            f"{pct(augmented.corrupted, 1)}% with it, {pct(plain.corrupted, 1)}% without ({100 * delta:+.1f} "
+            f"points; one run each, so differences within ±{100 * noise:.1f} points, twice a clean accuracy's "
+            "standard error, count as noise)."
+        )
+    return lines
+
+
+def render(r: RobustnessResult, folder: Path) -> list:
+    rows = [[m.name, pct(m.clean, 1), pct(m.corrupted, 1), f"{m.relative_drop:.1%}",
+             *(pct(statistics.mean(m.accuracy[c]), 1) for c in CORRUPTIONS)] for m in r.models]  # fmt: skip
+    header = ["model", "clean (%)", "corrupted (%)", "relative drop", *CORRUPTIONS]
+    blocks = [Text(" ".join(explain(r)))]
+    if r.missing:
+        blocks.append(Text("Not evaluated (their questions have not run): " + ", ".join(r.missing) + "."))
+    blocks.append(Table("Accuracy on clean and corrupted test images", markdown_table(header, rows),
+                        f"{r.test_images:,} test images; corrupted: the mean over 9 corruptions x 5 severities; per "
+                        "corruption: the mean over its 5 severities."))  # fmt: skip
+    return [*blocks, *placed(r.figures, folder)]
+
+
+def headline(r: RobustnessResult) -> str:
+    return "; ".join(f"{m.name} {pct(m.clean, 1)}% -> {pct(m.corrupted, 1)}%" for m in r.models[:3])

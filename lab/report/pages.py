@@ -1,0 +1,64 @@
+"""``make report-pages``: how many A4 pages the CV1 part's main body takes when printed (the text
+allows 10), measured by printing it to PDF with a headless Chromium.
+
+    python -m lab.report.pages [--results DIR] [--limit 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from lab import console
+from lab.errors import LabError
+from lab.questions import CV1, questions
+from lab.questions.results import default_root
+from lab.report.build import build_section, to_html, to_markdown
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def count_pdf_pages(data: bytes) -> int:
+    """Pages of a PDF: its /Type /Page objects (not the /Pages tree nodes)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-z])", data))
+
+
+def print_to_pdf(html: Path, pdf: Path) -> None:
+    browser = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+    if browser is None:
+        raise LabError("no Chromium found to print the report; install it (Debian: apt-get install chromium).")
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", html.as_uri()], check=True, capture_output=True, timeout=120)  # fmt: skip
+
+
+def cv1_pages(results: Path) -> int:
+    """A4 pages of the CV1 sections as the report prints them, appendix (full study tables) excluded."""
+    sections = [build_section(q, results) for q in questions() if q.text == CV1]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        html = out / "cv1.html"
+        html.write_text(to_html(to_markdown(sections, out, copy_figures=True, appendix=False), out))
+        print_to_pdf(html, out / "cv1.pdf")
+        return count_pdf_pages((out / "cv1.pdf").read_bytes())
+
+
+def main(argv: list[str] | None = None) -> None:
+    console.setup()
+    parser = argparse.ArgumentParser(prog="python -m lab.report.pages", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=default_root())
+    parser.add_argument("--limit", type=int, default=10, help="the text's page limit (default 10)")
+    args = parser.parse_args(argv)
+    with console.user_errors():
+        pages = cv1_pages(args.results)
+    console.info(f"[report] the CV1 part's main body prints on {pages} A4 page(s) (limit {args.limit})")
+    if pages > args.limit:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""``make publish``: the latest complete report, with its figures as PNG files, into docs/report/ (for
+the repository: at most 5 MiB in all), and README's questions table refreshed from the same results.
+
+    python -m lab.report.publish [--results DIR] [--to docs/report]
+
+Refuses a report with missing results, or results made with QUICK=1 or SMOKE=1: what is published is
+what a full `make all` produced. The previous docs/report/ is replaced only once the new one is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from lab import console
+from lab.errors import LabError
+from lab.paths import REPO_ROOT
+from lab.questions import questions
+from lab.questions.results import default_root, latest
+from lab.report.build import write_report
+from lab.report.readme import refresh
+
+LIMIT = 5 * 1024 * 1024
+
+
+def check_complete(results: Path) -> list[str]:
+    """The commits the results were made at; a LabError naming what is missing or reduced."""
+    problems, commits = [], set()
+    for q in questions():
+        folder = latest(q.name, results)
+        info_file = folder / "run.json" if folder else None
+        if info_file is None or not info_file.is_file():
+            problems.append(f"{q.name} has no complete result (`{q.command}`)")
+            continue
+        info = json.loads(info_file.read_text())
+        if info.get("quick") or any("smoke.yaml" in c for c in info.get("configs", [])):
+            problems.append(f"{q.name} was made with QUICK=1 or SMOKE=1 (`{q.command}` without them)")
+        commits.add(info.get("git_commit", "unknown"))
+    if problems:
+        raise LabError("not publishing: " + "; ".join(problems) + ". Run `make all` (FORCE=1 reruns all).")
+    return sorted(commits)
+
+
+def publish(results: Path, target: Path) -> tuple[Path, int]:
+    commits = check_complete(results)
+    staging = target.with_name(target.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    md, page, missing = write_report(results, staging, copy_figures=True)
+    page.unlink()  # the self-contained HTML repeats every figure: the repository keeps the Markdown only
+    made = f"Published by `make publish` from results made at commit(s) {', '.join(c[:12] for c in commits)}; built"
+    md.write_text(md.read_text().replace("Built by `make report`", f"{made} by `make report`", 1))
+    size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
+    if size > LIMIT:
+        shutil.rmtree(staging)
+        raise LabError(f"not publishing: the report and its figures take {size / 2**20:.1f} MiB, more than 5 MiB.")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target / "REPORT.md", size
+
+
+def main(argv: list[str] | None = None) -> None:
+    console.setup()
+    parser = argparse.ArgumentParser(prog="python -m lab.report.publish", description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=default_root())
+    parser.add_argument("--to", type=Path, default=REPO_ROOT / "docs" / "report")
+    parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
+    args = parser.parse_args(argv)
+    with console.user_errors():
+        md, size = publish(args.results, args.to)
+        link = md.relative_to(args.readme.parent) if md.is_relative_to(args.readme.parent) else md
+        args.readme.write_text(refresh(args.readme.read_text(), args.results, str(link)))
+    console.info(f"[publish] {md} ({size / 2**20:.1f} MiB with its figures); {args.readme} refreshed")
+
+
+if __name__ == "__main__":
+    main()
