@@ -150,7 +150,7 @@ def explain(r: RobustnessResult) -> list[str]:
     if len(pair) == 2:
         plain, augmented = pair["course CNN, no augmentation"], pair["course CNN, flip + translate"]
         delta, noise = augmented.corrupted - plain.corrupted, 2 * binomial_se(plain.clean, r.test_images)
-        verdict = "no measurable effect" if abs(delta) <= noise else ("helps" if delta > 0 else "hurts")
+        verdict = "has no measurable effect" if abs(delta) <= noise else ("helps" if delta > 0 else "hurts")
         lines.append(
             f"Flip + translate augmentation {verdict} on corrupted images: mean corrupted accuracy "
             f"{pct(augmented.corrupted, 1)}% with it, {pct(plain.corrupted, 1)}% without ({100 * delta:+.1f} "
