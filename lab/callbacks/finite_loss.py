@@ -8,6 +8,8 @@ validation, which is when checkpoints are written.
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 
@@ -28,6 +30,11 @@ class FiniteLossGuard(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs
         if loss is None or self._first_bad is None:
+            return
+        if self._every == 1:  # on a CPU reading the value costs nothing: one check, no bookkeeping ops
+            if not math.isfinite(loss.item()):
+                self._first_bad.fill_(trainer.global_step - 1)  # the step that produced this loss
+                self.check(trainer)
             return
         bad = ~torch.isfinite(loss.detach())
         self._first_bad = torch.where(bad & (self._first_bad < 0), self._steps, self._first_bad)
