@@ -99,7 +99,7 @@ def main() -> None:
                      f"{r['cost_mb']:.0f} | {r['cost_mb'] / r['data_mb']:.2f}x |")  # fmt: skip
     if len(rows) >= 2:
         growth = rows[-1]["cost_mb"] / rows[0]["cost_mb"]
-        lines += ["", f"{rows[-1]['images'] // rows[0]['images']}x the images cost {growth:.1f}x the memory."]
+        lines += ["", f"**{rows[-1]['images'] // rows[0]['images']}x the images cost {growth:.1f}x the memory.**"]
     write_section("memory", "\n".join(lines))
 
 

@@ -1,5 +1,6 @@
-"""``make readme``: refresh README.md's questions table (between ``<!-- questions -->`` and
-``<!-- /questions -->``) from the registry and the results the shipped report was built from.
+"""``make readme``: refresh README.md's generated blocks: the questions table (between ``<!-- questions -->``
+and ``<!-- /questions -->``) from the registry and the results the shipped report was built from, and the
+benchmark summary (``<!-- benchmarks -->``) from benchmarks/results.md, so README states no number of its own.
 
     python -m lab.report.readme [--results DIR] [--readme README.md] [--report docs/report/REPORT.md]
 
@@ -20,6 +21,7 @@ from lab.questions.results import default_root, latest, load
 from lab.report.blocks import markdown_table
 
 START, END = "<!-- questions -->", "<!-- /questions -->"
+BENCH_RESULTS = REPO_ROOT / "benchmarks" / "results.md"
 
 
 def headline(question, results: Path) -> str:
@@ -40,11 +42,40 @@ def questions_table(results: Path, report: str) -> str:
     return markdown_table(["command", "text", "question", "latest result", "report"], rows, "lllll")
 
 
-def refresh(readme: str, results: Path, report: str = "docs/report/REPORT.md") -> str:
-    pattern = re.compile(rf"({re.escape(START)}\n).*?({re.escape(END)})", re.S)
+def benchmark_summary(text: str) -> str:
+    """One line per benchmark of results.md: its title and its bold conclusion (the time-to-accuracy and
+    make-all tables in short)."""
+    lines = []
+    for name, body in re.findall(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->", text, re.S):
+        rows = body.splitlines()
+        title = next((r[3:] for r in rows if r.startswith("## ")), name)
+        found = [r for r in rows if r.startswith("**")] + [r for r in rows if "**all questions**" in r]
+        if name.startswith("time_to_accuracy"):
+            cells = [
+                [c.strip() for c in r.strip("|").split("|")] for r in rows if r.startswith("| ") and "---" not in r
+            ]
+            found += [
+                f"{c[0]}: test {c[5]}% in {c[3]} s of training ({c[1]}; met: {c[9]})" for c in cells[1:] if len(c) >= 10
+            ]
+        if found:
+            lines.append(f"- {title}: " + "; ".join(f.strip("| ") for f in found))
+    return "\n".join(lines) + "\n" if lines else "No benchmark has run yet (`make bench`).\n"
+
+
+def replace_block(readme: str, start: str, end: str, body: str) -> str:
+    pattern = re.compile(rf"({re.escape(start)}\n).*?({re.escape(end)})", re.S)
     if not pattern.search(readme):
-        raise ValueError(f"README has no {START} ... {END} markers; add them where the questions table goes")
-    return pattern.sub(lambda m: m.group(1) + questions_table(results, report) + m.group(2), readme)
+        raise ValueError(f"README has no {start} ... {end} markers; add them where the block goes")
+    return pattern.sub(lambda m: m.group(1) + body + m.group(2), readme)
+
+
+def refresh(readme: str, results: Path, report: str = "docs/report/REPORT.md", bench: Path = BENCH_RESULTS) -> str:
+    readme = replace_block(readme, START, END, questions_table(results, report))
+    if "<!-- benchmarks -->" in readme and bench.is_file():
+        readme = replace_block(
+            readme, "<!-- benchmarks -->", "<!-- /benchmarks -->", benchmark_summary(bench.read_text())
+        )
+    return readme
 
 
 def main(argv: list[str] | None = None) -> None:
