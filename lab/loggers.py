@@ -81,14 +81,29 @@ def _quiet_settings(mode: str):
     return settings
 
 
+def claim_version(root: str | Path, name: str) -> int:
+    """The next free root/name/version_N, created here and now: runs started at the same moment (seeds in
+    worker processes, two terminals) never share a folder."""
+    folder = Path(root) / name
+    folder.mkdir(parents=True, exist_ok=True)
+    taken = [p.name.removeprefix("version_") for p in folder.glob("version_*")]
+    version = max((int(t) for t in taken if t.isdigit()), default=-1) + 1
+    while True:
+        try:
+            (folder / f"version_{version}").mkdir()
+            return version
+        except FileExistsError:
+            version += 1
+
+
 def build_loggers(
     run: RunConfig, name: str, tags: list[str] | None = None, version: int | None = None, wandb_id: str | None = None
 ) -> list[Logger]:
     """CSVLogger first (its folder is the run folder), then a WandbLogger writing inside it.
     ``version``/``wandb_id``: reopen an existing run folder and W&B run (resuming)."""
+    version = claim_version(run.root, name) if version is None else version
     csv = CSVLogger(save_dir=run.root, name=name, version=version)
-    run_dir = Path(csv.log_dir)  # fixes version_N now, so both loggers share one folder
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(csv.log_dir)  # both loggers share this folder
     loggers: list[Logger] = [csv]
     mode = resolve_wandb_mode(run.wandb)
     if mode != "disabled":

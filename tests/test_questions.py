@@ -260,3 +260,10 @@ def test_final_combines_the_winners_that_beat_the_noise_and_skips_clashing_ones(
     assert [c.split(" =")[0] for c in chosen] == ["optimizer", "batch norm"]  # largest gain first
     assert [c.split(" =")[0] for c in left_out] == ["learning rate"]  # sets the optimizer Adam replaced
     assert change == {**adam, "model": {**adam["model"], "net": bn["model"]["net"]}}  # weight decay: in the noise
+
+
+def test_preparation_describes_and_measures_the_data_path(question_args):
+    result = _result(main(_question("preparation"), question_args))
+    assert result["train_images"] == 180 and result["batch_size"] == 16  # the tiny data, smoke.yaml's batch
+    assert result["loader_images_per_second"] > 0 and result["optimizer"]["class_path"] == "torch.optim.SGD"
+    assert result["augment"] == {"flip": True, "translate": 2}

@@ -188,3 +188,23 @@ def test_publish_refuses_incomplete_results_and_keeps_the_previous_report(smoke_
     with pytest.raises(LabError, match="not publishing: cifar10_classes has no complete result"):
         publish(smoke_results, target)
     assert (target / "REPORT.md").read_text() == "the previous report"  # nothing lost
+
+
+def test_readme_benchmark_block_quotes_results_md(tmp_path):
+    from lab.report.readme import benchmark_summary
+
+    results = (
+        "# Benchmark results\n\n<!-- bench:overhead -->\n## Lightning overhead\n\n| a | b |\n\n"
+        "**Lightning / bare = 1.050x** (target <= 1.10x).\n<!-- /bench:overhead -->\n\n"
+        "<!-- bench:empty -->\n## Nothing bold\n<!-- /bench:empty -->\n"
+    )
+    text = benchmark_summary(results)
+    assert text == "- Lightning overhead: **Lightning / bare = 1.050x** (target <= 1.10x).\n"
+    readme = refresh("<!-- questions -->\n<!-- /questions -->\n<!-- benchmarks -->\nold\n<!-- /benchmarks -->\n",
+                     tmp_path, bench=_write(tmp_path / "results.md", results))  # fmt: skip
+    assert "old" not in readme and "1.050x" in readme
+
+
+def _write(path, text):
+    path.write_text(text)
+    return path

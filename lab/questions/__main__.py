@@ -10,8 +10,10 @@ one process (done ones skipped unless --force).
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from pathlib import Path
 
 from lab import console
 from lab.bench_results import environment, write_section
@@ -31,7 +33,7 @@ def run_all(argv: list[str]) -> None:
     common_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun questions that already have results")
     args = resolve(parser, parser.parse_args(argv))
-    start, seconds = time.perf_counter(), {}
+    start = time.perf_counter()
     for question in questions():
         if not args.force and latest(question.name, args.results) is not None:
             console.info(
@@ -44,27 +46,36 @@ def run_all(argv: list[str]) -> None:
         if question.add_arguments:
             question.add_arguments(own)
         execute(question, argparse.Namespace(**{**vars(own.parse_args([])), **vars(args)}))
-        seconds[question.target] = time.perf_counter() - q_start
-        console.info(f"[all] {question.target}: {seconds[question.target]:.0f} s")
-    total = time.perf_counter() - start
-    console.info(f"[all] finished in {total:.0f} s")
-    if seconds and len(seconds) == len(questions()):
-        record_wall_times(args, seconds, total)
+        console.info(f"[all] {question.target}: {time.perf_counter() - q_start:.0f} s")
+    console.info(f"[all] finished in {time.perf_counter() - start:.0f} s")
+    record_wall_times(args)
 
 
-def record_wall_times(args: argparse.Namespace, seconds: dict[str, float], total: float) -> None:
-    """benchmarks/results.md: the wall time of each question of a complete `make all` (QUICK separately)."""
-    extra = [str(c) for c in args.config if "quick.yaml" not in str(c)]
-    if extra:  # tests and SMOKE=1 layer their own configs: not a measurement of the real thing
+def measured(folder: Path | None, quick: bool) -> dict | None:
+    """A question's run.json if its latest answer was made plainly (full or QUICK=1, no layered configs)."""
+    info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else None
+    plain = info is not None and not [c for c in info["configs"] if not c.endswith("quick.yaml")]
+    return info if plain and info["quick"] == quick else None
+
+
+def record_wall_times(args: argparse.Namespace) -> None:
+    """benchmarks/results.md: the wall time of every question's latest answer (from its run.json), once
+    every question has one made the same way (full or QUICK=1); SMOKE and test runs are not measurements."""
+    infos = {q.target: measured(latest(q.name, args.results), args.quick) for q in questions()}
+    if None in infos.values():
         return
-    mode = "QUICK=1" if args.quick else "full"
-    rows = "\n".join(f"| `make {target}` | {s:.0f} | {s / 60:.1f} |" for target, s in seconds.items())
-    body = (f"## `make all` ({mode}): wall time per question\n\n`python -m lab.questions all --force"
-            f"{' --quick' if args.quick else ''}` (what `make all FORCE=1{' QUICK=1' if args.quick else ''}` runs "
-            f"before the report), {args.workers} worker(s), {args.seeds} seed(s) per compared setting — "
-            f"{environment()}.\n\n"
-            f"| question | wall time (s) | (min) |\n| --- | ---: | ---: |\n{rows}\n"
-            f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** |\n")  # fmt: skip
+    total = sum(i["seconds"] for i in infos.values())
+    rows = "\n".join(
+        f"| `make {t}` | {i['seconds']:.0f} | {i['seconds'] / 60:.1f} | {i['workers']} |" for t, i in infos.items()
+    )
+    quick = " QUICK=1" if args.quick else ""
+    header = "| question | wall time (s) | (min) | workers |\n| --- | ---: | ---: | ---: |"
+    body = (
+        f"## `make all{quick}`: wall time per question\n\n`make all{quick}` (`python -m lab.questions all`; each "
+        f"question's time from its results' run.json), {args.seeds} seed(s) per compared setting — "
+        f"{environment()}.\n\n{header}\n{rows}\n"
+        f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** | |\n"
+    )
     write_section("make_all_quick" if args.quick else "make_all", body)
 
 
