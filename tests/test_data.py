@@ -1,4 +1,5 @@
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -149,3 +150,17 @@ def test_validation_adds_the_training_subset_loader_only_while_fitting(tiny_cifa
     dm = _module(tiny_cifar, train_eval_size=30)
     assert len(dm.train_eval_set) == 30 and dm.train_eval_set.images.shape[1:] == (3, 32, 32)
     assert not isinstance(dm.val_dataloader(), list)  # no trainer: validation alone
+
+
+@pytest.mark.parametrize("on_device", [True, False])
+def test_data_on_device_puts_every_split_on_the_trainers_device(tiny_cifar, on_device):
+    dm = CIFAR10DataModule(data_dir=str(tiny_cifar), val_size=50, batch_size=32, train_eval_size=20,
+                           data_on_device=on_device, download=False)  # fmt: skip
+    dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")))  # stands for a GPU
+    dm.setup("fit")
+    splits = (dm.train_set, dm.val_set, dm.test_set, dm.train_eval_set)
+    assert all(s.images.is_meta == on_device and s.labels.is_meta == on_device for s in splits)
+    assert dm.mean.device.type == "cpu"  # statistics computed before the move, kept for checkpoints
+    dm.trainer = None
+    images, labels = next(iter(dm.train_dataloader()))  # indexed where the images are
+    assert images.is_meta == on_device and images.shape == (32, 3, 32, 32) and images.dtype == torch.uint8

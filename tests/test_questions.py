@@ -123,6 +123,29 @@ def test_best_figure_and_numbers_agree_and_a_run_reloads(question_args):
     assert again["test_acc"] == pytest.approx(result["test_acc"], abs=1e-6)  # same checkpoint, same test set
 
 
+def _conv_weights(run_dir) -> dict[str, torch.Tensor]:
+    from lab.trained import checkpoint_file
+
+    state = torch.load(checkpoint_file(Path(run_dir)), map_location="cpu", weights_only=False)["state_dict"]
+    return {k: v for k, v in state.items() if re.fullmatch(r"net\.groups\.\d+\.conv\d\.weight", k)}
+
+
+def test_transfer_starts_from_the_best_cnn_at_both_sizes_and_keeps_a_frozen_body(question_args):
+    with pytest.raises(SystemExit):  # nothing to start from yet: one line naming `make best`
+        main(_question("transfer"), question_args)
+    source = _result(main(_question("best"), ["--experiment", "fast90", *question_args]))
+    result = _result(main(_question("transfer"), question_args))
+    assert result["source"] == source["checkpoint"] and [r["pixels"] for r in result["resolutions"]] == [32, 96]
+    start = _conv_weights(source["run_dir"])
+    for resolution in result["resolutions"]:
+        scratch, head, full = (v["runs"][0] for v in resolution["variants"])
+        blob = torch.load(next(Path(head["run_dir"]).glob("checkpoints/best-*.ckpt")), weights_only=False)
+        assert list(blob["STL10SubsetDataModule"]["image_size"]) == [resolution["pixels"]] * 2
+        assert len(start) == 6 and all(torch.equal(w, start[k]) for k, w in _conv_weights(head["run_dir"]).items())
+        assert not any(torch.equal(w, start[k]) for k, w in _conv_weights(scratch["run_dir"]).items())
+        assert head["test_images"] == full["test_images"] == 40
+
+
 def test_architectures_answers_come_from_the_modules(question_args):
     from lab.models import ConvNet, TwoLayerNet, count_parameters
 

@@ -17,15 +17,20 @@ from lab.errors import NonFiniteLossError
 
 
 class FiniteLossGuard(L.Callback):
-    def __init__(self, check_every: int = 50):
-        self.check_every = check_every
+    def __init__(self, check_every: int = 50, deferred: bool | None = None):
+        """``deferred``: record on the device and read back every ``check_every`` steps; None = on any device
+        but the CPU."""
+        if check_every < 1:
+            raise ValueError(f"check_every must be >= 1, got {check_every}")
+        self.check_every, self.deferred = check_every, deferred
         self._first_bad = self._steps = None
 
     def on_train_start(self, trainer, pl_module) -> None:
         device = pl_module.device
         self._first_bad = torch.full((), -1, dtype=torch.long, device=device)
         self._steps = torch.full((), trainer.global_step, dtype=torch.long, device=device)
-        self._every = 1 if device.type == "cpu" else self.check_every
+        deferred = device.type != "cpu" if self.deferred is None else self.deferred
+        self._every = self.check_every if deferred else 1
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs["loss"] if isinstance(outputs, dict) else outputs

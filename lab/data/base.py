@@ -31,8 +31,12 @@ class TensorBatches(Dataset):
         return self.images[index], self.labels[index]
 
     def __getitems__(self, indices: list[int]):
-        index = torch.as_tensor(indices)
+        index = torch.as_tensor(indices, device=self.images.device)
         return self.images[index], self.labels[index]
+
+    def to(self, device: torch.device) -> TensorBatches:
+        """The same images and labels on ``device`` (a no-op where they already are)."""
+        return TensorBatches(self.images.to(device), self.labels.to(device))
 
 
 class EpochShuffle(Sampler[int]):
@@ -93,6 +97,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
         train_subset: int | None = None,
         train_eval_size: int = 0,
         channels_last: bool = False,
+        data_on_device: bool = False,
         download: bool = True,
     ):
         """
@@ -107,6 +112,8 @@ class InMemoryImageDataModule(L.LightningDataModule):
             train_eval_size: also evaluate, after every epoch, a fixed subset of this many training images,
                 un-augmented and in eval mode (logged as train_eval/loss and train_eval/acc); 0 = off.
             channels_last: hand batches to the network in channels_last memory format (faster on CPU).
+            data_on_device: keep the uint8 images on the training device (airbench's data path: batches are
+                indexed and augmented there, no host-to-device copy per batch; CIFAR-10 takes about 180 MB).
             download: allow a torchvision download into ./data when no local copy is found.
         """
         super().__init__()
@@ -114,6 +121,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
         self.data_dir, self.batch_size, self.eval_batch_size = data_dir, batch_size, eval_batch_size
         self.val_size, self.split_seed, self.train_subset = val_size, split_seed, train_subset
         self.train_eval_size, self.channels_last, self.download = train_eval_size, channels_last, download
+        self.data_on_device = data_on_device
         self.augment = BatchAugment(augment)
         self._check_sizes()
         self.train_set = self.val_set = self.test_set = self.train_eval_set = None
@@ -165,6 +173,14 @@ class InMemoryImageDataModule(L.LightningDataModule):
             keep = train_idx[: self.train_eval_size]  # a fixed random subset: the split order is seeded
             self.train_eval_set = TensorBatches(images[keep], labels[keep])
         self.mean, self.std = channel_mean_std(self.train_set.images)
+        if self.data_on_device and self.trainer is not None:
+            self.place_on(self.trainer.strategy.root_device)
+
+    def place_on(self, device: torch.device) -> None:
+        """Move every split's uint8 tensors to ``device``; batches are then indexed there."""
+        for name in ("train_set", "val_set", "test_set", "train_eval_set"):
+            if getattr(self, name) is not None:
+                setattr(self, name, getattr(self, name).to(device))
 
     def _preflip(self, images: torch.Tensor) -> torch.Tensor:
         """With alternate_flip, a seeded half of the training images starts mirrored; every odd epoch

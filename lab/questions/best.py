@@ -2,9 +2,9 @@
 
     make best           # or: python -m lab.questions best [--experiment best] [--from-run runs/best/best/version_0]
 
-Trains experiments/best.yaml (CourseCNN 32 -> 64-128-256, one-cycle SGD, label smoothing, flip +
-translate, flip test-time augmentation), tests the best checkpoint (by val/acc) and draws the text's
-Figure 4: curves, test accuracy with its standard error and the confusion matrix. ``--from-run`` reports
+Trains experiments/best.yaml (airbench's recipe as CourseCNN options: whitening stem, 64-256-256,
+lookahead, label smoothing, alternating flips + translate, flip + shift test-time augmentation), tests
+the best checkpoint (by val/acc) and draws the text's Figure 4: curves, test accuracy with its standard error and the confusion matrix. ``--from-run`` reports
 a finished run folder again (load_from_checkpoint; nothing is trained).
 """
 

@@ -1,0 +1,181 @@
+"""Beyond the texts: transfer from the strong CIFAR-10 CNN to the STL-10 subset, at 32 px and at 96 px.
+
+    make transfer       # or: python -m lab.questions transfer [--seeds 3] [--epochs N] [--source RUN_OR_CKPT]
+
+The three settings of `make finetune` (from scratch / classifier only / full fine-tuning; the same
+LoadPretrained and FreezeUnfreeze callbacks and loading order) with the network of `make best`
+(airbench's recipe, about 94% on CIFAR-10) in place of LeNet-5, at the subset's 32 px as in the
+coursework and at STL-10's native 96 px (the CNN ends in global max pooling, so it takes either size).
+One table puts them beside `make finetune`'s LeNet-5 rows: what the starting network and the
+resolution are each worth. Training recipe: experiments/stl10_strong.yaml.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from lab.errors import LabError
+from lab.questions import BEYOND, Question, register
+from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_checkpoint
+from lab.questions.results import latest, load
+from lab.questions.stats import Difference
+from lab.questions.training import Variant, over_seeds
+from lab.report.blocks import Figure, Table, Text, markdown_table, placed
+from lab.trained import checkpoint_file
+from lab.viz.style import figure, save
+
+RESOLUTIONS = (32, 96)  # px: the coursework's size, STL-10's own
+SETTINGS = {SCRATCH: "stl10_strong_scratch", HEAD: "stl10_head", FULL: "stl10_finetune"}
+GOAL = 0.85  # the issue's bar for the 500 STL-10 test images
+
+
+@dataclass
+class Resolution:
+    pixels: int
+    variants: list[Variant]
+
+    def variant(self, label: str) -> Variant:
+        return next(v for v in self.variants if v.label == label)
+
+
+@dataclass
+class TransferResult:
+    source: str  # the checkpoint the fine-tuned runs start from
+    source_test_acc: float  # its CIFAR-10 test accuracy (NaN when not from `make best`)
+    resolutions: list[Resolution]
+    lenet: list[Variant] = field(default_factory=list)  # make finetune's settings (LeNet-5, 32 px), if run
+    figures: list[Figure] = field(default_factory=list)
+
+    def at(self, pixels: int) -> Resolution:
+        return next(r for r in self.resolutions if r.pixels == pixels)
+
+
+QUESTION = register(Question(
+    __name__, "Transfer from the strong CNN", BEYOND, "transfer", order=220, result_type=TransferResult,
+    asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset at 32 and 96 px: how much do the starting "
+         "network and the resolution matter?",
+    configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_head, stl10_finetune)",
+    reads=("best", "finetune")))  # fmt: skip
+
+
+def source_checkpoint(args: Namespace) -> tuple[Path, float]:
+    """The checkpoint to start from (--source, else `make best`'s) and its CIFAR-10 test accuracy."""
+    from lab.questions.best import BestResult
+
+    if args.source is not None:
+        return checkpoint_file(args.source), float("nan")
+    folder = latest("best", args.results)
+    if folder is None:
+        raise LabError(f"no best results under {args.results}/: run `make best` first (or pass --source RUN_OR_CKPT).")
+    best = load(BestResult, folder)
+    return Path(best.checkpoint), best.test_acc
+
+
+def network_layer(checkpoint: Path) -> dict:
+    """The checkpoint's network (class and options, less its class count), so every setting builds it."""
+    hparams = torch.load(checkpoint, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    net = hparams.get("net")
+    if not isinstance(net, dict) or "class_path" not in net:
+        raise LabError(f"{checkpoint} does not record its network; give a checkpoint of `python -m lab fit`.")
+    options = {k: v for k, v in net.get("init_args", {}).items() if k != "num_classes"}
+    if "output_scale" in options:  # the classifier is new: unscaled logits let it learn at the recipe's rate
+        options["output_scale"] = 1.0
+    return {"model": {"net": {"class_path": net["class_path"], "init_args": options}}}
+
+
+def settings(checkpoint: Path, pixels: int) -> dict:
+    """label -> (configs, changes, run name) of the three settings at one resolution."""
+    net = network_layer(checkpoint)
+    size = {"image_size": pixels, "augment": {"translate": 2 * pixels // 32}}  # shifts scale with the image
+    base = ["stl10", net, "stl10_strong", {"data": {"init_args": size}}]
+    whitened = net["model"]["net"]["init_args"].get("stem") == "whiten"  # else there is no stem to set
+    layers = {label: [with_checkpoint(layer, checkpoint)] if whitened or label != SCRATCH else []
+              for label, layer in SETTINGS.items()}  # fmt: skip
+    return {label: ([*base, *layers[label]], {}, f"transfer/{pixels}px_{SETTINGS[label]}") for label in SETTINGS}
+
+
+def lenet_rows(args: Namespace) -> list[Variant]:
+    folder = latest("finetune", args.results)
+    return load(FinetuneResult, folder).variants if folder is not None else []
+
+
+def run(args: Namespace, out: Path) -> TransferResult:
+    checkpoint, source_acc = source_checkpoint(args)
+    specs = {(px, label): spec for px in RESOLUTIONS for label, spec in settings(checkpoint, px).items()}
+    runs = over_seeds(args, specs)
+    resolutions = [Resolution(px, [Variant(label, runs[px, label]) for label in SETTINGS]) for px in RESOLUTIONS]
+    result = TransferResult(str(checkpoint), source_acc, resolutions, lenet_rows(args))
+    result.figures.append(draw(result, out / "transfer.png"))
+    return result
+
+
+def table_rows(r: TransferResult) -> list[list]:
+    lenet = [["LeNet-5 (`make finetune`)", 32, v.label, v.test.pct(), v.runs[0].epochs, len(v.runs)] for v in r.lenet]
+    strong = [["best CNN (`make best`)", res.pixels, v.label, v.test.pct(), v.runs[0].epochs, len(v.runs)]
+              for res in r.resolutions for v in res.variants]  # fmt: skip
+    return lenet + strong
+
+
+def draw(r: TransferResult, path: Path) -> Figure:
+    fig, ax = figure(size=(9, 4.8))
+    groups = [("LeNet-5, 32 px", r.lenet)] + [(f"best CNN, {res.pixels} px", res.variants) for res in r.resolutions]
+    groups = [(name, variants) for name, variants in groups if variants]
+    width = 0.8 / len(SETTINGS)
+    for i, label in enumerate(SETTINGS):
+        spreads = [next(v for v in variants if v.label == label).test for _, variants in groups]
+        ax.bar([g + (i - 1) * width for g in range(len(groups))], [100 * s.mean for s in spreads], width,
+               yerr=[100 * s.std for s in spreads], capsize=3, label=label)  # fmt: skip
+    ax.axhline(100 * GOAL, color="0.3", linestyle="--", linewidth=1, label=f"goal {100 * GOAL:.0f}%")
+    ax.set_xticks(range(len(groups)), [name for name, _ in groups])
+    ax.set(xlabel="starting network and input size", ylabel="test accuracy (%)", ylim=(0, 100))
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    return save(fig, path, "STL-10 subset (5 classes): test accuracy by starting network, size and training",
+                "Mean test accuracy (%) over seeds on the 500 STL-10 test images; bars: one standard deviation.")  # fmt: skip
+
+
+def explain(r: TransferResult) -> list[str]:
+    small, large = r.at(RESOLUTIONS[0]), r.at(RESOLUTIONS[-1])
+    lines = [f"- Full fine-tuning vs from scratch at {res.pixels} px: "
+             f"{Difference.between(res.variant(SCRATCH).test, res.variant(FULL).test).verdict()}."
+             for res in r.resolutions]  # fmt: skip
+    if r.lenet:
+        lenet_full = next(v for v in r.lenet if v.label == FULL).test
+        lines.append(f"- The starting network (best CNN vs LeNet-5, both fully fine-tuned at 32 px): "
+                     f"{Difference.between(lenet_full, small.variant(FULL).test).verdict()}.")  # fmt: skip
+    lines.append(f"- The resolution ({large.pixels} px vs {small.pixels} px, best CNN fully fine-tuned): "
+                 f"{Difference.between(small.variant(FULL).test, large.variant(FULL).test).verdict()}.")  # fmt: skip
+    best = max((v for res in r.resolutions for v in res.variants), key=lambda v: v.test.mean)
+    where = next(res.pixels for res in r.resolutions if best in res.variants)
+    reached = "reaches" if best.test.mean >= GOAL else "falls short of"
+    lines.append(f"- The best setting, {best.label} at {where} px ({best.test.pct()}%), {reached} the "
+                 f"{100 * GOAL:.0f}% goal.")  # fmt: skip
+    return lines
+
+
+def render(r: TransferResult, folder: Path) -> list:
+    acc = "" if r.source_test_acc != r.source_test_acc else f", {100 * r.source_test_acc:.1f}% CIFAR-10 test accuracy"
+    header = ["starting network", "px", "training", "test acc (%), mean ± std", "epochs", "seeds"]
+    return [
+        Text(f"The fine-tuned runs start from `{r.source}`{acc}: its 10-way classifier is replaced by a 5-way one "
+             "(replace, then load the matching weights), exactly as `make finetune` does for LeNet-5. The three "
+             "settings share the split, the recipe (experiments/stl10_strong.yaml) and the seeds at each size."),
+        Text("\n".join(explain(r))),
+        Table("Transfer to the STL-10 subset: starting network and resolution", markdown_table(header, table_rows(r),
+              "llllrr"), "Test accuracy on the 500 STL-10 test images, mean ± std over seeds."),
+        *placed(r.figures, folder),
+    ]  # fmt: skip
+
+
+def headline(r: TransferResult) -> str:
+    return "; ".join(f"{res.pixels} px: " + ", ".join(f"{v.label.split(' (')[0]} {v.test.pct(1)}%" for v in res.variants)
+                     for res in r.resolutions)  # fmt: skip
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--source", type=Path, default=None,
+                        help="run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)")  # fmt: skip
