@@ -4,8 +4,8 @@
 
 Trains experiments/best.yaml (airbench's recipe as CourseCNN options: whitening stem, 64-256-256,
 lookahead, label smoothing, alternating flips + translate, flip + shift test-time augmentation), tests
-the best checkpoint (by val/acc) and draws the text's Figure 4: curves, test accuracy with its standard error and the confusion matrix. ``--from-run`` reports
-a finished run folder again (load_from_checkpoint; nothing is trained).
+the best checkpoint (by val/acc) and draws the text's Figure 4: curves, test accuracy with its standard
+error and the confusion matrix. ``--from-run`` reports a finished run folder again (nothing is trained).
 """
 
 from __future__ import annotations

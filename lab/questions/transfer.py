@@ -134,8 +134,8 @@ def draw(r: TransferResult, path: Path) -> Figure:
     ax.set(xlabel="starting network and input size", ylabel="test accuracy (%)", ylim=(0, 100))
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
-    return save(fig, path, "STL-10 subset (5 classes): test accuracy by starting network, size and training",
-                "Mean test accuracy (%) over seeds on the 500 STL-10 test images; bars: one standard deviation.")  # fmt: skip
+    title = "STL-10 subset (5 classes): test accuracy by starting network, size and training"
+    return save(fig, path, title, "Mean test accuracy (%) over seeds on the STL-10 test images; bars: one std.")
 
 
 def explain(r: TransferResult) -> list[str]:
@@ -172,10 +172,12 @@ def render(r: TransferResult, folder: Path) -> list:
 
 
 def headline(r: TransferResult) -> str:
-    return "; ".join(f"{res.pixels} px: " + ", ".join(f"{v.label.split(' (')[0]} {v.test.pct(1)}%" for v in res.variants)
-                     for res in r.resolutions)  # fmt: skip
+    def short(v: Variant) -> str:
+        return f"{v.label.split(' (')[0]} {v.test.pct(1)}%"
+
+    return "; ".join(f"{res.pixels} px: " + ", ".join(map(short, res.variants)) for res in r.resolutions)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--source", type=Path, default=None,
-                        help="run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)")  # fmt: skip
+    help_text = "run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)"
+    parser.add_argument("--source", type=Path, default=None, help=help_text)
