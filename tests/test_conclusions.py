@@ -100,10 +100,14 @@ def test_hparams_factor_inside_the_noise_band_has_no_measurable_effect():
         return StudyRow("ConvNet", factor, value, {}, RunSummary(0, acc, acc, 6, 1.0, "r"))
 
     rows = [row("base", "-", 0.600), row("batch size", "64", 0.605), row("batch size", "512", 0.598),
-            row("batch norm", "on", 0.700)]  # fmt: skip
+            row("batch norm", "on", 0.700), row("optimizer", "adam", 0.50),
+            row("optimizer", "adamw", 0.55)]  # fmt: skip
     study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 3}, {"ConvNet": Spread(0.6, 0.01, 3)}, {})
     assert "no measurable effect" in factor_sentence(study, "ConvNet", "batch size")
-    assert "best on (+10.0 points vs the base)" in factor_sentence(study, "ConvNet", "batch norm")
+    batch_norm = factor_sentence(study, "ConvNet", "batch norm")  # one alternative: no best and worst
+    assert "batch norm*, ConvNet: on: +10.0 points vs the base; noise band" in batch_norm
+    optimizer = factor_sentence(study, "ConvNet", "optimizer")  # both alternatives lose: the mechanism says why
+    assert "best adamw (-5.0 points vs the base), worst adam (-10.0 points)" in optimizer and "beats Adam" in optimizer
 
 
 def test_bonus_says_when_the_features_barely_move_and_when_they_separate():

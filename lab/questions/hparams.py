@@ -215,7 +215,11 @@ MECHANISMS = {
     "batch size": "at a fixed number of epochs, larger batches mean fewer, less noisy updates",
     "epochs": "more epochs give the one-cycle schedule more updates at every stage; the gain shrinks as training "
     "converges and overfitting begins",
-    "optimizer": "Adam adapts a rate per parameter, which matters less when SGD's rate and schedule are already tuned",
+    "optimizer": (  # (when the alternative gains, when every alternative loses)
+        "Adam adapts a step size per parameter, which helps where one SGD rate does not suit every layer",
+        "SGD at the base config's tuned rate and one-cycle schedule beats Adam's per-parameter steps at their "
+        "untuned defaults",
+    ),
     "weight decay": "an L2 penalty limits the weights; it regularises a network that overfits and slows one that "
     "underfits",
     "augmentation": "flips and shifts show new variants of each image, which regularises at the cost of slower "
@@ -247,10 +251,17 @@ def factor_sentence(result: HparamsResult, network: str, factor: str) -> str:
             f"(±{100 * band:.1f}): no measurable effect."
         )
     else:
-        text += f"best {best.value} ({up:+.1f} points vs the base), worst {worst.value} ({down:+.1f} points)"
+        spread = f"best {best.value} ({up:+.1f} points vs the base), worst {worst.value} ({down:+.1f} points)"
+        text += f"{best.value}: {up:+.1f} points vs the base" if len(ran) == 1 else spread
         text += f"; noise band ±{100 * band:.1f} points." if band else " (no noise band: one seed)."
-        text += f" Mechanism: {MECHANISMS[factor]}." if factor in MECHANISMS else ""
+        text += f" Mechanism: {mechanism(factor, up > 0)}." if factor in MECHANISMS else ""
     return text + (f" Diverged: {', '.join(diverged)}." if diverged else "")
+
+
+def mechanism(factor: str, gains: bool) -> str:
+    """The factor's mechanism; a pair of them reads by whether the best alternative gained."""
+    text = MECHANISMS[factor]
+    return text if isinstance(text, str) else text[0 if gains else 1]
 
 
 def study_table(result: HparamsResult) -> str:
