@@ -129,3 +129,24 @@ def test_lr_curves_does_not_assume_the_largest_rate_wins():
 
     text = explain(LrCurvesResult([rate(1e-3, 0.40), rate(1e-4, 0.70), rate(1e-5, 0.30)], 5000))
     assert "lr 0.0001 reaches the highest validation accuracy" in text and "the largest rate is not the best" in text
+
+
+def _transfer(by_size):
+    from lab.questions.finetune import FULL, HEAD, SCRATCH
+    from lab.questions.transfer import Resolution, TransferResult
+
+    sizes = [Resolution(px, [Variant(label, _runs(*accs)) for label, accs in zip((SCRATCH, HEAD, FULL), runs)])
+             for px, runs in by_size.items()]  # fmt: skip
+    return TransferResult("best.ckpt", 0.94, sizes)
+
+
+def test_transfer_says_so_when_the_larger_size_loses_and_when_one_size_ran():
+    from lab.questions.transfer import explain
+
+    small = ((0.70, 0.71, 0.70), (0.85, 0.86, 0.85), (0.88, 0.89, 0.88))
+    large = ((0.60, 0.61, 0.60), (0.80, 0.81, 0.80), (0.82, 0.83, 0.82))
+    lines = explain(_transfer({32: small, 96: large}))
+    assert "better by +18" in lines[0] and "(96 px vs 32 px" in lines[2] and "worse by -6" in lines[2]
+    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[3] and "reaches the 85%" in lines[3]
+    alone = explain(_transfer({96: large}))
+    assert "Only 96 px was run" in alone[1] and "falls short of the 85% goal" in alone[2]
