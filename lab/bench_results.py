@@ -18,8 +18,18 @@ HEADER = (
 )
 
 
+def cpu_name() -> str:
+    """The CPU's model name (timings differ several-fold between 2-core machines of one arch)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+    except OSError:
+        names = []
+    return f"{names[0]}, {platform.machine()}" if names else platform.processor() or platform.machine()
+
+
 def environment() -> str:
-    cpu = platform.processor() or platform.machine()
+    cpu = cpu_name()
     return (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, torch {torch.__version__}, "
         f"{torch.get_num_threads()} CPU threads ({cpu}), "

@@ -1,12 +1,13 @@
-"""Beyond the texts: transfer from the strong CIFAR-10 CNN to the STL-10 subset, at 32 px and at 96 px.
+"""Beyond the texts: transfer from the strong CIFAR-10 CNN to the STL-10 subset, at 32 px (and 96 px).
 
     make transfer       # or: python -m lab.questions transfer [--seeds 3] [--epochs N] [--source RUN_OR_CKPT]
-                        #     [--pixels 32 96]
+                        #     [--pixels 32 96]   (96 px: ~9x the compute of 32 px; off by default)
 
 The three settings of `make finetune` (from scratch / classifier only / full fine-tuning; the same
 LoadPretrained and FreezeUnfreeze callbacks and loading order) with the network of `make best`
 (airbench's recipe, about 94% on CIFAR-10) in place of LeNet-5, at the subset's 32 px as in the
-coursework and at STL-10's native 96 px (the CNN ends in global max pooling, so it takes either size).
+coursework and, with --pixels 32 96, at STL-10's native 96 px (the CNN ends in global max pooling, so
+it takes either size).
 One table puts them beside `make finetune`'s LeNet-5 rows: what the starting network and the
 resolution are each worth. Training recipe: experiments/stl10_strong.yaml.
 """
@@ -57,7 +58,7 @@ class TransferResult:
 
 QUESTION = register(Question(
     __name__, "Transfer from the strong CNN", BEYOND, "transfer", order=220, result_type=TransferResult,
-    asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset at 32 and 96 px: how much do the starting "
+    asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset (32 px; 96 px on request): how much do the starting "
          "network and the resolution matter?",
     configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_head, stl10_finetune)",
     reads=("best", "finetune")))  # fmt: skip
@@ -187,5 +188,5 @@ def headline(r: TransferResult) -> str:
 def add_arguments(parser) -> None:
     help_text = "run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)"
     parser.add_argument("--source", type=Path, default=None, help=help_text)
-    sizes = "input sizes to train at, in px (default: 32 96; 96 px costs about 9x the compute of 32 px)"
-    parser.add_argument("--pixels", type=int, nargs="+", default=list(RESOLUTIONS), choices=(32, 64, 96), help=sizes)
+    sizes = "input sizes, in px (default: 32; --pixels 32 96 adds STL-10's own size at about 9x the compute)"
+    parser.add_argument("--pixels", type=int, nargs="+", default=[RESOLUTIONS[0]], choices=(32, 64, 96), help=sizes)
