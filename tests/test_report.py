@@ -7,6 +7,7 @@ import types
 from dataclasses import dataclass
 
 import pytest
+import torch
 import yaml
 
 from lab.questions import REGISTRY, Question, questions, register
@@ -160,6 +161,24 @@ def test_the_published_report_keeps_its_figures_as_files(smoke_results, tmp_path
     assert figures and all(rel.startswith("figures/") and (md.parent / rel).is_file() for rel in figures)
 
 
+def test_large_published_figures_shrink_and_keep_their_pixels_small_ones_are_untouched(tmp_path):
+    from PIL import Image
+
+    from lab.report.publish import LARGE_FIGURE, compact_png
+
+    noise = torch.Generator().manual_seed(0)
+    photo = torch.randint(0, 256, (3, 600, 600), dtype=torch.uint8, generator=noise).permute(1, 2, 0).numpy()
+    large, small = tmp_path / "large.png", tmp_path / "small.png"
+    Image.fromarray(photo).save(large)
+    Image.fromarray(photo[:64, :64]).save(small)
+    before = {p: p.read_bytes() for p in (large, small)}
+    assert len(before[large]) > LARGE_FIGURE
+    compact_png(large), compact_png(small)
+    assert large.stat().st_size < len(before[large]) / 2 and small.read_bytes() == before[small]
+    with Image.open(large) as image:
+        assert image.size == (600, 600) and image.mode == "P"
+
+
 def test_pdf_pages_are_counted(tmp_path):
     import matplotlib
 
@@ -197,9 +216,14 @@ def test_readme_benchmark_block_quotes_results_md(tmp_path):
         "# Benchmark results\n\n<!-- bench:overhead -->\n## Lightning overhead\n\n| a | b |\n\n"
         "**Lightning / bare = 1.050x** (target <= 1.10x).\n<!-- /bench:overhead -->\n\n"
         "<!-- bench:empty -->\n## Nothing bold\n<!-- /bench:empty -->\n"
+        "<!-- bench:make_all -->\n## make all\n\n| `make bn` | 1 | 0.0 | 2 |\n"
+        "| **all questions** | **4874** | **81.2** | |\n<!-- /bench:make_all -->\n"
     )
     text = benchmark_summary(results)
-    assert text == "- Lightning overhead: **Lightning / bare = 1.050x** (target <= 1.10x).\n"
+    assert text == (
+        "- Lightning overhead: **Lightning / bare = 1.050x** (target <= 1.10x).\n"
+        "- make all: **all questions: 4874 s (81.2 min)**\n"
+    )
     readme = refresh("<!-- questions -->\n<!-- /questions -->\n<!-- benchmarks -->\nold\n<!-- /benchmarks -->\n",
                      tmp_path, bench=_write(tmp_path / "results.md", results))  # fmt: skip
     assert "old" not in readme and "1.050x" in readme

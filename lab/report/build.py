@@ -32,8 +32,9 @@ CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;
 body{color:#222}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.85rem}th,td{border:1px solid #bbb;padding:.2rem .45rem}
 th{background:#eee}img{max-width:100%;border:1px solid #ddd}.missing{color:#a00}code{background:#f4f4f4;padding:0 .2rem}
-@media print{body{max-width:none;margin:0;font-size:10pt}img{max-height:11cm;width:auto;max-width:100%}
-h2{break-before:auto}.appendix{break-before:page}}"""
+@media print{@page{size:A4;margin:12mm}body{max-width:none;margin:0;font-size:9pt;line-height:1.3}
+table{font-size:7.5pt}img{max-height:6.3cm;width:auto;max-width:100%}h2{break-before:auto}
+.appendix{break-before:page}}"""
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """``make publish``: the latest complete report, with its figures as PNG files, into docs/report/ (for
-the repository: at most 5 MiB in all), and README's questions table refreshed from the same results.
+the repository: at most 5 MiB in all; figures over 0.5 MiB palette-compressed), and README's questions
+table refreshed from the same results.
 
     python -m lab.report.publish [--results DIR] [--to docs/report]
 
@@ -23,6 +24,19 @@ from lab.report.build import write_report
 from lab.report.readme import refresh
 
 LIMIT = 5 * 1024 * 1024
+LARGE_FIGURE = 512 * 1024  # bytes: photo-like figures above this are stored with a 256-colour palette
+
+
+def compact_png(path: Path) -> None:
+    """Store a large PNG with an adaptive 256-colour palette (photos shrink about 3x, same pixel size):
+    the repository's copy only; results/ keeps the full-colour figure."""
+    from PIL import Image
+
+    if path.stat().st_size <= LARGE_FIGURE:
+        return
+    with Image.open(path) as image:
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    palette.save(path, optimize=True)
 
 
 def check_complete(results: Path) -> list[str]:
@@ -49,6 +63,8 @@ def publish(results: Path, target: Path) -> tuple[Path, int]:
     shutil.rmtree(staging, ignore_errors=True)
     md, page, missing = write_report(results, staging, copy_figures=True)
     page.unlink()  # the self-contained HTML repeats every figure: the repository keeps the Markdown only
+    for figure in staging.rglob("*.png"):
+        compact_png(figure)
     made = f"Published by `make publish` from results made at commit(s) {', '.join(c[:12] for c in commits)}; built"
     md.write_text(md.read_text().replace("Built by `make report`", f"{made} by `make report`", 1))
     size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())

@@ -49,7 +49,10 @@ def benchmark_summary(text: str) -> str:
     for name, body in re.findall(r"<!-- bench:(\S+) -->\n(.*?)<!-- /bench:\1 -->", text, re.S):
         rows = body.splitlines()
         title = next((r[3:] for r in rows if r.startswith("## ")), name)
-        found = [r for r in rows if r.startswith("**")] + [r for r in rows if "**all questions**" in r]
+        found = [r for r in rows if r.startswith("**")]
+        for total in (r for r in rows if "**all questions**" in r):  # make all's table: its total row
+            seconds, minutes = [c.strip(" *") for c in total.strip("|").split("|")][1:3]
+            found.append(f"**all questions: {seconds} s ({minutes} min)**")
         if name.startswith("time_to_accuracy"):
             cells = [
                 [c.strip() for c in r.strip("|").split("|")] for r in rows if r.startswith("| ") and "---" not in r
