@@ -84,6 +84,20 @@ def test_report_has_every_section_numbered_and_lists_missing(smoke_results):
     assert html.count('src="data:image/png;base64,') == len(figures) and "figure file missing" not in html
     assert "torch / lightning" in report and "git commit" in report
     assert (smoke_results / "pku" / "bn_loss.txt").is_file()  # A2's results files, gathered
+    present = [q for q in questions() if latest(q.name, smoke_results) is not None]
+    assert report.count("**SMOKE run (SMOKE=1):") == len(present) == 5  # every tiny answer is marked
+
+
+def test_quick_answers_are_marked_and_full_ones_are_not(tmp_path):
+    import json
+
+    from lab.report.build import budget_note
+
+    for name, quick in (("quick", True), ("full", False)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "run.json").write_text(json.dumps({"quick": quick, "configs": []}))
+    assert budget_note(tmp_path / "quick")[0].startswith("**Quick run (QUICK=1): one seed")
+    assert budget_note(tmp_path / "full") == [] and budget_note(None) == []
 
 
 def test_report_numbers_equal_the_run_files(smoke_results):

@@ -127,6 +127,7 @@ def section_markdown(i: int, section: Section, numbering: Numbering, appendix: l
         "",
         f"*Made by* `{q.command}` *from* {q.configs}; results: {where}",
         "",
+        *budget_note(section.folder),
     ]
     for block in section.blocks:
         if isinstance(block, Text):
