@@ -1,7 +1,7 @@
 """Beyond the texts: transfer from the strong CIFAR-10 CNN to the STL-10 subset, at 32 px (and 96 px).
 
     make transfer       # or: python -m lab.questions transfer [--seeds 3] [--epochs N] [--source RUN_OR_CKPT]
-                        #     [--pixels 32 96]   (96 px: ~9x the compute of 32 px; off by default)
+                        #     [--pixels 32 96]   (96 px: 9x the pixels of 32 px; off by default)
 
 The three settings of `make finetune` (from scratch / classifier only / full fine-tuning; the same
 LoadPretrained and FreezeUnfreeze callbacks and loading order) with the network of `make best`
@@ -52,9 +52,6 @@ class TransferResult:
     lenet: list[Variant] = field(default_factory=list)  # make finetune's settings (LeNet-5, 32 px), if run
     figures: list[Figure] = field(default_factory=list)
 
-    def at(self, pixels: int) -> Resolution:
-        return next(r for r in self.resolutions if r.pixels == pixels)
-
 
 QUESTION = register(Question(
     __name__, "Transfer from the strong CNN", BEYOND, "transfer", order=220, result_type=TransferResult,
@@ -89,9 +86,9 @@ def network_layer(checkpoint: Path) -> dict:
     return {"model": {"net": {"class_path": net["class_path"], "init_args": options}}}
 
 
-def settings(checkpoint: Path, pixels: int) -> dict:
-    """label -> (configs, changes, run name) of the three settings at one resolution."""
-    net = network_layer(checkpoint)
+def settings(checkpoint: Path, net: dict, pixels: int) -> dict:
+    """label -> (configs, changes, run name) of the three settings at one resolution; ``net``: the
+    checkpoint's network_layer."""
     size = {"image_size": pixels, "augment": {"translate": 2 * pixels // 32}}  # shifts scale with the image
     base = ["stl10", net, "stl10_strong", {"data": {"init_args": size}}]
     whitened = net["model"]["net"]["init_args"].get("stem") == "whiten"  # else there is no stem to set
@@ -107,8 +104,8 @@ def lenet_rows(args: Namespace) -> list[Variant]:
 
 def run(args: Namespace, out: Path) -> TransferResult:
     checkpoint, source_acc = source_checkpoint(args)
-    sizes = sorted(set(args.pixels))
-    specs = {(px, label): spec for px in sizes for label, spec in settings(checkpoint, px).items()}
+    sizes, net = sorted(set(args.pixels)), network_layer(checkpoint)  # the checkpoint is read once
+    specs = {(px, label): spec for px in sizes for label, spec in settings(checkpoint, net, px).items()}
     runs = over_seeds(args, specs)
     resolutions = [Resolution(px, [Variant(label, runs[px, label]) for label in SETTINGS]) for px in sizes]
     result = TransferResult(str(checkpoint), source_acc, resolutions, lenet_rows(args))
@@ -188,5 +185,5 @@ def headline(r: TransferResult) -> str:
 def add_arguments(parser) -> None:
     help_text = "run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)"
     parser.add_argument("--source", type=Path, default=None, help=help_text)
-    sizes = "input sizes, in px (default: 32; --pixels 32 96 adds STL-10's own size at about 9x the compute)"
+    sizes = "input sizes, in px (default: 32; --pixels 32 96 adds STL-10's own size, 9x the pixels)"
     parser.add_argument("--pixels", type=int, nargs="+", default=[RESOLUTIONS[0]], choices=(32, 64, 96), help=sizes)
