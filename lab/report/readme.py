@@ -34,12 +34,27 @@ def headline(question, results: Path) -> str:
         return "incomplete result"
 
 
+HEADER = ["command", "text", "question", "latest result", "report"]
+
+
+def row(i: int, question, results: Path, report: str) -> list[str]:
+    q = question
+    return [f"`make {q.target}`", q.source, q.title, headline(q, results), f"[§{i}]({report}#s{i})"]
+
+
 def questions_table(results: Path, report: str) -> str:
-    rows = [
-        [f"`make {q.target}`", q.source, q.title, headline(q, results), f"[§{i}]({report}#s{i})"]
-        for i, q in enumerate(questions(), 1)
-    ]
-    return markdown_table(["command", "text", "question", "latest result", "report"], rows, "lllll")
+    rows = [row(i, q, results, report) for i, q in enumerate(questions(), 1)]
+    return markdown_table(HEADER, rows, "lllll")
+
+
+def refresh_row(readme: str, results: Path, question, report: str = "docs/report/REPORT.md") -> str:
+    """README with only ``question``'s row of the questions table redone (after ``make publish SECTION=...``)."""
+    i = next(n for n, q in enumerate(questions(), 1) if q is question)
+    line = markdown_table(HEADER, [row(i, question, results, report)], "lllll").strip().splitlines()[-1]
+    pattern = re.compile(rf"^\| `make {re.escape(question.target)}` \|.*$", re.M)
+    if not pattern.search(readme):
+        raise ValueError(f"README's questions table has no row for make {question.target}; run `make readme`")
+    return pattern.sub(lambda m: line, readme, count=1)
 
 
 def benchmark_summary(text: str) -> str:
