@@ -150,3 +150,11 @@ def test_transfer_says_so_when_the_larger_size_loses_and_when_one_size_ran():
     assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[3] and "reaches the 85%" in lines[3]
     alone = explain(_transfer({96: large}))
     assert "Only 96 px was run" in alone[1] and "falls short of the 85% goal" in alone[2]
+
+
+def test_transfer_section_names_the_command_that_ran_its_sizes():
+    from lab.questions.transfer import command
+
+    small = ((0.70,), (0.85,), (0.88,))
+    assert command(_transfer({32: small})) == "`make transfer`"
+    assert command(_transfer({32: small, 96: small})) == '`make transfer ARGS="--pixels 32 96"`'

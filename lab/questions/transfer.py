@@ -164,15 +164,23 @@ def explain(r: TransferResult) -> list[str]:
 def render(r: TransferResult, folder: Path) -> list:
     acc = "" if r.source_test_acc != r.source_test_acc else f", {100 * r.source_test_acc:.1f}% CIFAR-10 test accuracy"
     header = ["starting network", "px", "training", "test acc (%), mean ± std", "epochs", "seeds"]
+    sizes = " and ".join(str(res.pixels) for res in r.resolutions)
     return [
         Text(f"The fine-tuned runs start from `{r.source}`{acc}: its 10-way classifier is replaced by a 5-way one "
              "(replace, then load the matching weights), exactly as `make finetune` does for LeNet-5. The three "
-             "settings share the split, the recipe (experiments/stl10_strong.yaml) and the seeds at each size."),
+             "settings share the split, the recipe (experiments/stl10_strong.yaml) and the seeds at each size. "
+             f"Sizes run: {sizes} px ({command(r)})."),
         Text("\n".join(explain(r))),
         Table("Transfer to the STL-10 subset: starting network and resolution", markdown_table(header, table_rows(r),
               "llllrr"), "Test accuracy on the 500 STL-10 test images, mean ± std over seeds."),
         *placed(r.figures, folder),
     ]  # fmt: skip
+
+
+def command(r: TransferResult) -> str:
+    """The command that runs these sizes (`make transfer` alone runs 32 px)."""
+    pixels = " ".join(str(res.pixels) for res in r.resolutions)
+    return "`make transfer`" if pixels == str(RESOLUTIONS[0]) else f'`make transfer ARGS="--pixels {pixels}"`'
 
 
 def headline(r: TransferResult) -> str:
