@@ -77,7 +77,7 @@ def main() -> None:
         ratios = [b / f for f, b in zip(fp32, bf16, strict=True)]
         for p in PRECISIONS:
             ms = [1e3 * x for x in times[name, p]]
-            rows.append(f"| {name} | {p} | {statistics.median(ms):.0f} | {', '.join(f'{x:.0f}' for x in ms)} |")
+            rows.append(f"| {name} | {p} | {statistics.median(ms):.1f} | {', '.join(f'{x:.1f}' for x in ms)} |")
         verdicts.append(f"{name}: bf16 / fp32 = {statistics.median(ratios):.2f}x "
                         f"(per repeat {min(ratios):.2f}-{max(ratios):.2f}x)")  # fmt: skip
     flags = sorted(f for f in CPU_BF16_FLAGS if f in cpu_flags()) or ["none"]

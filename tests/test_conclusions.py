@@ -147,7 +147,10 @@ def test_transfer_says_so_when_the_larger_size_loses_and_when_one_size_ran():
     large = ((0.60, 0.61, 0.60), (0.80, 0.81, 0.80), (0.82, 0.83, 0.82))
     lines = explain(_transfer({32: small, 96: large}))
     assert "better by +18" in lines[0] and "(96 px vs 32 px" in lines[2] and "worse by -6" in lines[2]
-    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[3] and "reaches the 85%" in lines[3]
+    assert "Classifier only, 96 px vs 32 px: worse by -5" in lines[3] and "are 3x as wide in pixels" in lines[3]
+    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[4] and "reaches the 85%" in lines[4]
+    same = explain(_transfer({32: small, 96: small}))
+    assert "Classifier only, 96 px vs 32 px: no measurable" in same[3] and "wide" not in same[3]
     alone = explain(_transfer({96: large}))
     assert "Only 96 px was run" in alone[1] and "falls short of the 85% goal" in alone[2]
 

@@ -151,6 +151,7 @@ def explain(r: TransferResult) -> list[str]:
         gain = Difference.between(small.variant(FULL).test, large.variant(FULL).test)
         lines.append(f"- The resolution ({large.pixels} px vs {small.pixels} px, best CNN fully fine-tuned): "
                      f"{gain.verdict()}.")  # fmt: skip
+        lines += scale_mismatch(small, large)
     else:
         lines.append(f'- Only {small.pixels} px was run (`make transfer ARGS="--pixels 32 96"` runs both sizes).')
     best = max((v for res in r.resolutions for v in res.variants), key=lambda v: v.test.mean)
@@ -159,6 +160,19 @@ def explain(r: TransferResult) -> list[str]:
     lines.append(f"- The best setting, {best.label} at {where} px ({best.test.pct()}%), {reached} the "
                  f"{100 * GOAL:.0f}% goal.")  # fmt: skip
     return lines
+
+
+def scale_mismatch(small: Resolution, large: Resolution) -> list[str]:
+    """Why the frozen body loses at the larger size, said only when it measurably does."""
+    frozen = Difference.between(small.variant(HEAD).test, large.variant(HEAD).test)
+    line = f"- Classifier only, {large.pixels} px vs {small.pixels} px: {frozen.verdict()}."
+    if not (frozen.measurable and frozen.delta < 0):
+        return [line]
+    trained = Difference.between(large.variant(HEAD).test, large.variant(FULL).test)
+    return [line[:-1] + f": the frozen filters were learned on CIFAR-10's {small.pixels} px objects, and at "
+            f"{large.pixels} px the same objects are {large.pixels // small.pixels}x as wide in pixels as those "
+            "filters and pooling stages were tuned to; full fine-tuning vs classifier only at "
+            f"{large.pixels} px: {trained.verdict()}."]  # fmt: skip
 
 
 def render(r: TransferResult, folder: Path) -> list:

@@ -48,13 +48,14 @@ def questions_table(results: Path, report: str) -> str:
 
 
 def refresh_row(readme: str, results: Path, question, report: str = "docs/report/REPORT.md") -> str:
-    """README with only ``question``'s row of the questions table redone (after ``make publish SECTION=...``)."""
+    """README with only ``question``'s row of the questions table redone (after ``make publish SECTION=...``),
+    and the benchmark block."""
     i = next(n for n, q in enumerate(questions(), 1) if q is question)
     line = markdown_table(HEADER, [row(i, question, results, report)], "lllll").strip().splitlines()[-1]
     pattern = re.compile(rf"^\| `make {re.escape(question.target)}` \|.*$", re.M)
     if not pattern.search(readme):
         raise ValueError(f"README's questions table has no row for make {question.target}; run `make readme`")
-    return pattern.sub(lambda m: line, readme, count=1)
+    return refresh_benchmarks(pattern.sub(lambda m: line, readme, count=1))
 
 
 def benchmark_summary(text: str) -> str:
@@ -87,13 +88,16 @@ def replace_block(readme: str, start: str, end: str, body: str) -> str:
     return pattern.sub(lambda m: m.group(1) + body + m.group(2), readme)
 
 
-def refresh(readme: str, results: Path, report: str = "docs/report/REPORT.md", bench: Path = BENCH_RESULTS) -> str:
-    readme = replace_block(readme, START, END, questions_table(results, report))
+def refresh_benchmarks(readme: str, bench: Path = BENCH_RESULTS) -> str:
     if "<!-- benchmarks -->" in readme and bench.is_file():
         readme = replace_block(
             readme, "<!-- benchmarks -->", "<!-- /benchmarks -->", benchmark_summary(bench.read_text())
         )
     return readme
+
+
+def refresh(readme: str, results: Path, report: str = "docs/report/REPORT.md", bench: Path = BENCH_RESULTS) -> str:
+    return refresh_benchmarks(replace_block(readme, START, END, questions_table(results, report)), bench)
 
 
 def main(argv: list[str] | None = None) -> None:
