@@ -257,7 +257,7 @@ def test_one_section_is_republished_and_the_rest_of_the_report_stays(smoke_resul
     from lab.report.publish import publish_section
 
     results, target = tmp_path / "results", tmp_path / "docs" / "report"
-    shutil.copytree(smoke_results, results)
+    shutil.copytree(smoke_results, results, symlinks=True)  # latest links stay links
     main(extra_question, ["--results", str(results)])
     md = write_report(results, target, copy_figures=True)[0]
     before = md.read_text()
@@ -288,7 +288,7 @@ def test_readme_row_of_one_question_is_redone_and_the_others_kept(smoke_results,
     from lab.report.readme import refresh_row
 
     results = tmp_path / "results"
-    shutil.copytree(smoke_results, results)
+    shutil.copytree(smoke_results, results, symlinks=True)  # latest links stay links
     main(extra_question, ["--results", str(results)])
     readme = refresh("intro\n<!-- questions -->\n<!-- /questions -->\nrest\n", results)
     monkeypatch.setattr(sys.modules["extra_question"], "run", lambda args, out: _Answer(43.0))
