@@ -254,16 +254,19 @@ def test_one_section_is_republished_and_the_rest_of_the_report_stays(smoke_resul
 
     from lab.errors import LabError
     from lab.questions.runner import main
-    from lab.report.publish import publish_section
+    from lab.report.publish import find_question, publish_section
 
     results, target = tmp_path / "results", tmp_path / "docs" / "report"
     shutil.copytree(smoke_results, results, symlinks=True)  # latest links stay links
     main(extra_question, ["--results", str(results)])
     md = write_report(results, target, copy_figures=True)[0]
     before = md.read_text()
+    neighbour = target / "figures" / "extra_question_bonus_other.png"  # another section's file, same prefix
+    neighbour.parent.mkdir(exist_ok=True)
+    neighbour.write_bytes(b"png")
     monkeypatch.setattr(sys.modules["extra_question"], "run", lambda args, out: _Answer(43.0))
     main(extra_question, ["--results", str(results)])
-    publish_section(results, target, "extra-question")
+    publish_section(results, target, find_question("extra-question"))
     after = md.read_text()
     i = len(questions())
     start = before.index(f'<a id="s{i}"></a>')
@@ -273,10 +276,11 @@ def test_one_section_is_republished_and_the_rest_of_the_report_stays(smoke_resul
     assert unstamped[:start] == before[:start]  # every earlier section, byte for byte
     number = re.search(r"\*\*Table (\d+)\. Answer", before).group(1)
     assert f"**Table {number}. Answer" in after and not target.with_name("report.new").exists()
+    assert neighbour.read_bytes() == b"png"
     with pytest.raises(LabError, match="deeper was made with QUICK=1 or SMOKE=1"):
-        publish_section(results, target, "deeper")
+        publish_section(results, target, find_question("deeper"))
     with pytest.raises(LabError, match="no question named 'nonsense'"):
-        publish_section(results, target, "nonsense")
+        find_question("nonsense")
     assert md.read_text() == after  # a refused update changes nothing
 
 

@@ -26,7 +26,7 @@ from lab.paths import REPO_ROOT
 from lab.questions import Question, questions
 from lab.questions.results import default_root, latest
 from lab.report.build import Numbering, build_section, section_markdown, write_report
-from lab.report.readme import refresh, refresh_row
+from lab.report.readme import refresh, refresh_row, section_number
 
 LIMIT = 5 * 1024 * 1024
 LARGE_FIGURE = 512 * 1024  # bytes: photo-like figures above this are stored with a 256-colour palette
@@ -75,9 +75,9 @@ def publish(results: Path, target: Path) -> tuple[Path, int]:
     return swap(staging, target)
 
 
-def find_question(name: str) -> tuple[int, Question]:
-    """The question named by its module name or Make target, with its section number (1-based)."""
-    found = [(i, q) for i, q in enumerate(questions(), 1) if name in (q.name, q.target)]
+def find_question(name: str) -> Question:
+    """The question named by its module name or Make target."""
+    found = [q for q in questions() if name in (q.name, q.target)]
     if not found:
         names = ", ".join(q.target for q in questions())
         raise LabError(f"no question named {name!r}: SECTION takes one of {names}.")
@@ -98,9 +98,14 @@ def section_span(text: str, i: int) -> tuple[int, int]:
     return start, min((at for at in (text.find(end, start) for end in ends) if at >= 0), default=len(text))
 
 
-def new_section(text: str, i: int, q: Question, results: Path, staging: Path) -> str:
-    """The report's text with section ``i`` rebuilt from the latest result (its figures copied in)."""
-    start, end = section_span(text, i)
+def figure_files(text: str) -> set[str]:
+    """The figure files (relative to the report) a stretch of the report shows."""
+    return set(re.findall(r"^!\[Figure \d+\]\(([^)]+)\)", text, re.M))
+
+
+def section_body(text: str, span: tuple[int, int], i: int, q: Question, results: Path, staging: Path) -> str:
+    """Section ``i`` rebuilt from the latest result, numbered where the old one was (figures copied in)."""
+    start, end = span
     numbering = Numbering(staging, copy_figures=True)
     numbering.tables, numbering.figures = counted(text[:start])
     appendix: list = []
@@ -109,7 +114,7 @@ def new_section(text: str, i: int, q: Question, results: Path, staging: Path) ->
         raise LabError(f"{q.name}'s section has appendix tables: run `make publish` to publish the whole report.")
     if counted(body) != counted(text[start:end]) and counted(text[end:]) != (0, 0):
         raise LabError(f"{q.name}'s section changed its number of tables or figures: run `make publish` whole.")
-    return text[:start] + body + text[end:]
+    return body
 
 
 def stamp(text: str, i: int, q: Question, commits: list[str]) -> str:
@@ -121,21 +126,24 @@ def stamp(text: str, i: int, q: Question, commits: list[str]) -> str:
     return text[:first] + line + "\n\n" + text[first:]
 
 
-def publish_section(results: Path, target: Path, name: str) -> tuple[Path, int]:
+def publish_section(results: Path, target: Path, q: Question) -> tuple[Path, int]:
     """Replace one question's section of the published report; nothing changes unless all of it succeeds."""
-    i, q = find_question(name)
+    i = section_number(q)
     commits = check_complete(results, [q])
     if not (target / "REPORT.md").is_file():
         raise LabError(f"no published report in {target}: run `make publish` first.")
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(target, staging)
-    for old in (staging / "figures").glob(f"{q.name}_*"):
-        old.unlink()
     md = staging / "REPORT.md"
-    md.write_text(stamp(new_section(md.read_text(), i, q, results, staging), i, q, commits))
-    for figure in (staging / "figures").glob(f"{q.name}_*.png"):
-        compact_png(figure)
+    text = md.read_text()
+    start, end = section_span(text, i)
+    body = section_body(text, (start, end), i, q, results, staging)
+    for gone in figure_files(text[start:end]) - figure_files(body):  # only this section's own files
+        (staging / gone).unlink(missing_ok=True)
+    for shown in figure_files(body):
+        compact_png(staging / shown)
+    md.write_text(stamp(text[:start] + body + text[end:], i, q, commits))
     return swap(staging, target)
 
 
@@ -159,16 +167,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--section", default=None, help="republish only this question's section (e.g. transfer)")
     args = parser.parse_args(argv)
     with console.user_errors():
-        if args.section is None:
+        question = None if args.section is None else find_question(args.section)
+        if question is None:
             md, size = publish(args.results, args.to)
         else:
-            md, size = publish_section(args.results, args.to, args.section)
-        link = md.relative_to(args.readme.parent) if md.is_relative_to(args.readme.parent) else md
+            md, size = publish_section(args.results, args.to, question)
+        link = str(md.relative_to(args.readme.parent) if md.is_relative_to(args.readme.parent) else md)
         readme = args.readme.read_text()
-        if args.section is None:
-            args.readme.write_text(refresh(readme, args.results, str(link)))
+        if question is None:
+            args.readme.write_text(refresh(readme, args.results, link))
         else:
-            args.readme.write_text(refresh_row(readme, args.results, find_question(args.section)[1], str(link)))
+            args.readme.write_text(refresh_row(readme, args.results, question, link))
     console.info(f"[publish] {md} ({size / 2**20:.1f} MiB with its figures); {args.readme} refreshed")
 
 

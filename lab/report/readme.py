@@ -37,8 +37,12 @@ def headline(question, results: Path) -> str:
 HEADER = ["command", "text", "question", "latest result", "report"]
 
 
-def row(i: int, question, results: Path, report: str) -> list[str]:
-    q = question
+def section_number(question) -> int:
+    """The question's section in the report (1-based, registry order)."""
+    return next(i for i, q in enumerate(questions(), 1) if q is question)
+
+
+def row(i: int, q, results: Path, report: str) -> list[str]:
     return [f"`make {q.target}`", q.source, q.title, headline(q, results), f"[§{i}]({report}#s{i})"]
 
 
@@ -50,8 +54,8 @@ def questions_table(results: Path, report: str) -> str:
 def refresh_row(readme: str, results: Path, question, report: str = "docs/report/REPORT.md") -> str:
     """README with only ``question``'s row of the questions table redone (after ``make publish SECTION=...``),
     and the benchmark block."""
-    i = next(n for n, q in enumerate(questions(), 1) if q is question)
-    line = markdown_table(HEADER, [row(i, question, results, report)], "lllll").strip().splitlines()[-1]
+    cells = row(section_number(question), question, results, report)
+    line = markdown_table(HEADER, [cells], "lllll").strip().splitlines()[-1]
     pattern = re.compile(rf"^\| `make {re.escape(question.target)}` \|.*$", re.M)
     if not pattern.search(readme):
         raise ValueError(f"README's questions table has no row for make {question.target}; run `make readme`")
