@@ -1,5 +1,6 @@
 # lab — every coursework question is a target.  `make help` lists them.
-# Switches:  ACCELERATOR=cpu|gpu|auto  SEEDS=3  QUICK=1 (reduced budgets)  SMOKE=1 (tiny runs)  FORCE=1  ARGS="..."
+# Switches:  ACCELERATOR=cpu|gpu|auto  SEEDS=3  QUICK=1 (reduced budgets)  SMOKE=1 (tiny runs)  ARGS="..."
+#   FORCE=1 recomputes answers (reusing finished identical training runs), RETRAIN=1 also trains every run again
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +15,7 @@ ARGS ?=
 RESULTS := $(or $(LAB_RESULTS_DIR),results)
 # switches every question understands (lab/questions/runner.py)
 QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if $(SMOKE),--config experiments/smoke.yaml) \
-	$(if $(QUICK),--quick)
+	$(if $(QUICK),--quick) $(if $(RETRAIN),--retrain)
 # every module of lab/questions/ that registers a question is a target: lab/questions/lr_curves.py -> make lr-curves
 QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = register' lab/questions/*.py))))
 
@@ -27,7 +28,7 @@ help: ## list the targets
 	@if [ -x $(BIN)/python ]; then $(BIN)/python -m lab.questions list; else echo "  $(QUESTIONS)  (make setup for details)"; fi
 	@echo "Other targets:"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
-	@echo "Switches: ACCELERATOR=$(ACCELERATOR) SEEDS=$(SEEDS) QUICK= SMOKE= FORCE= FULL= RESUME= CONFIG=$(CONFIG) ARGS='$(ARGS)'"
+	@echo "Switches: ACCELERATOR=$(ACCELERATOR) SEEDS=$(SEEDS) QUICK= SMOKE= FORCE= RETRAIN= FULL= RESUME= CONFIG=$(CONFIG) ARGS='$(ARGS)'"
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: lab needs Python >= 3.11 (found " + sys.version.split()[0] + "); run make setup PYTHON=python3.11 or newer")'
@@ -73,7 +74,7 @@ checkpoints/convnet_cifar10.pt: | $(STAMP)
 	$(BIN)/python -m lab.questions.pretrain --accelerator $(ACCELERATOR)
 
 cifar10-convnet: $(STAMP) ## the CIFAR-10 ConvNet fine-tuning starts from -> checkpoints/convnet_cifar10.pt (FORCE=1 retrains)
-	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) --accelerator $(ACCELERATOR) $(ARGS)
+	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) $(if $(RETRAIN),--retrain) --accelerator $(ACCELERATOR) $(ARGS)
 
 all: $(STAMP) checkpoints/convnet_cifar10.pt ## every question in order (done ones skipped unless FORCE=1), then the report
 	$(BIN)/python -m lab.questions all $(QFLAGS) $(if $(FORCE),--force) $(ARGS)

@@ -23,3 +23,5 @@ class CheckpointMismatchError(LabError, ValueError):
 
 class NonFiniteLossError(LabError, FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+    run_dir = None  # the folder of the run that diverged, when known (a study records the divergence)

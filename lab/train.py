@@ -27,7 +27,7 @@ from lab.callbacks import EpochHistory, TimeToAccuracy
 from lab.callbacks.history import read_epoch_metrics
 from lab.config import Layer, compose, merge
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import LabError
+from lab.errors import LabError, NonFiniteLossError
 from lab.loggers import finish_wandb
 from lab.module import ClassifierModule
 
@@ -45,6 +45,7 @@ class RunResult:
     module: ClassifierModule
     datamodule: InMemoryImageDataModule
     trainer: L.Trainer
+    timing: dict | None = None  # TimeToAccuracy's record, when the run had that callback
 
     @property
     def best_val_acc(self) -> float:
@@ -52,8 +53,12 @@ class RunResult:
 
     @property
     def time_to_accuracy(self) -> dict | None:
-        timer = next((c for c in self.trainer.callbacks if isinstance(c, TimeToAccuracy)), None)
-        return None if timer is None else {"reached": timer.reached, "history": timer.history}
+        return self.timing
+
+
+def timing_of(trainer: L.Trainer) -> dict | None:
+    timer = next((c for c in trainer.callbacks if isinstance(c, TimeToAccuracy)), None)
+    return None if timer is None else {"reached": timer.reached, "history": timer.history}
 
 
 def build_config(configs: Sequence[Layer], overrides: Mapping[str, Any] | None, name: str | None, test: bool):
@@ -79,6 +84,24 @@ def prepare(
         return LabCLI(args=build_config(configs, overrides, name, test), run=False, record=record)
 
 
+def parse_only(config: Mapping[str, Any]) -> str:
+    """``config`` as ``lab fit`` resolves it (YAML, every default filled in, precision chosen), with nothing
+    built, seeded or written: what identifies a run (lab/run_cache.py)."""
+    from lab.cli import LabCLI
+
+    class Parsed(LabCLI):
+        def _set_seed(self) -> None:
+            pass
+
+        def instantiate_classes(self) -> None:
+            pass
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
+        cli = Parsed(args=dict(config), run=False, record=False)
+    return cli.parser.dump(cli.config, skip_validation=True)
+
+
 def build_datamodule(configs: Sequence[Layer]) -> InMemoryImageDataModule:
     """The data module that a run of ``configs`` trains on, set up, without building the rest."""
     from jsonargparse import ArgumentParser
@@ -102,6 +125,9 @@ def run(
         cli.trainer.fit(cli.model, datamodule=cli.datamodule)
         seconds = time.perf_counter() - start
         cli.after_fit()
+    except NonFiniteLossError as exc:
+        exc.run_dir = Path(cli.trainer.log_dir) if cli.trainer.loggers else None
+        raise
     finally:
         finish_wandb(cli.trainer.loggers)
     history = next(c for c in cli.trainer.callbacks if isinstance(c, EpochHistory)).epochs
@@ -117,15 +143,16 @@ def run(
         module=cli.model,
         datamodule=cli.datamodule,
         trainer=cli.trainer,
+        timing=timing_of(cli.trainer),
     )
 
 
-def reload(run_dir: str | Path, accelerator: str = "auto") -> RunResult:
-    """A finished run folder's best checkpoint, rebuilt by ``load_from_checkpoint`` and tested again
-    (nothing is trained); its history is read from the folder's metrics.csv."""
+def reload(run_dir: str | Path, accelerator: str = "auto", checkpoint: str | None = None) -> RunResult:
+    """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by ``load_from_checkpoint`` and
+    tested again (nothing is trained); its history is read from the folder's metrics.csv."""
     run_dir = Path(run_dir)
-    checkpoints = sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
-    if not checkpoints:
+    checkpoints = [Path(checkpoint)] if checkpoint else sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
+    if not checkpoints or not checkpoints[-1].is_file():
         raise LabError(f"{run_dir}: has no checkpoints/best-*.ckpt; give a run folder written by `fit`.")
     best = str(checkpoints[-1])
     module = ClassifierModule.load_from_checkpoint(best, map_location="cpu")

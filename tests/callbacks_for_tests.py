@@ -29,3 +29,14 @@ class PoisonWeights(Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         if trainer.current_epoch == self.epoch:
             pl_module.net.classifier.weight.data.fill_(math.nan)
+
+
+class CrashAtEpoch(Callback):
+    """At the end of ``epoch``'s training, raise: a run that stops before it finishes."""
+
+    def __init__(self, epoch: int = 0) -> None:
+        self.epoch = epoch
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch:
+            raise RuntimeError("injected crash")

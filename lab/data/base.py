@@ -8,6 +8,7 @@ augments (training only) and normalizes there, on the whole batch at once.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -143,6 +144,10 @@ class InMemoryImageDataModule(L.LightningDataModule):
     # -- what subclasses provide ---------------------------------------------------------
     def load_arrays(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Images uint8 (N, C, H, W) and labels int64 (N,) of the training or test files."""
+        raise NotImplementedError
+
+    def source_folder(self) -> Path:
+        """The folder of the files ``load_arrays`` reads (found, never downloaded): the run cache hashes it."""
         raise NotImplementedError
 
     @property

@@ -123,6 +123,9 @@ class CIFAR10DataModule(InMemoryImageDataModule):
     def __init__(self, *args, val_size: int = 5000, **kwargs):
         super().__init__(*args, val_size=val_size, **kwargs)
 
+    def source_folder(self) -> Path:
+        return find_dataset("cifar10", FOLDER, self.data_dir) / FOLDER
+
     def load_arrays(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         dataset = CIFAR10(self.data_dir, train=train, download=self.download)
         return dataset.images, dataset.labels

@@ -135,6 +135,9 @@ class STL10SubsetDataModule(InMemoryImageDataModule):
         if not self.classes or len(set(self.classes)) != len(self.classes):
             raise UnknownClassError(f"classes must be distinct and non-empty, got {list(classes)}")
 
+    def source_folder(self) -> Path:
+        return find_dataset("stl10", FOLDER, self.data_dir) / FOLDER
+
     def load_arrays(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
         folder = find_dataset("stl10", FOLDER, self.data_dir, download_stl10 if self.download else None) / FOLDER
         ids = tuple(resolve_classes(self.classes, class_names(folder)))

@@ -83,7 +83,7 @@ def from_json(kind: Any, data: Any) -> Any:
     if origin is dict:
         return {k: from_json(args[1] if args else Any, v) for k, v in data.items()}
     if kind is float:
-        return float(data)
+        return data if isinstance(data, int) else float(data)  # an int was an int when saved: round trips exactly
     if kind is Path:
         return Path(data)
     return data

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from lab import console
+from lab import console, run_cache
 from lab.config import EXPERIMENTS
 from lab.errors import LabError
 from lab.precision import uses_gpu
@@ -42,6 +42,9 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
                              "more cores, 1 on a GPU)")  # fmt: skip
     parser.add_argument("--quick", action="store_true",
                         help="reduced budgets: one seed, experiments/quick.yaml on every run (QUICK=1)")  # fmt: skip
+    parser.add_argument(
+        "--retrain", action="store_true", help="train runs again even when an identical run finished (RETRAIN=1)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
 
 
@@ -71,9 +74,11 @@ def execute(question: Question, args: argparse.Namespace) -> Path:
     """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it."""
     out = new_run_dir(question.name, args.results, "-quick" if args.quick else "")
     start = time.perf_counter()
+    run_cache.LEDGER.reset()
     result = question.run(args, out)
     save(result, out)
     record(out, args, time.perf_counter() - start)
+    console.info(f"[lab] {question.name}: {cache_summary(run_cache.LEDGER)}")
     console.info(f"\n# {question.source}: {question.title}\n\n" + to_markdown(question.render(result, out)))
     point_latest(out)
     log_figures(question.name, out)
@@ -86,7 +91,19 @@ def record(out: Path, args: argparse.Namespace, seconds: float) -> None:
     info = {"quick": args.quick, "seeds": args.seeds, "epochs": args.epochs, "configs": [str(c) for c in args.config],
             "workers": args.workers, "accelerator": args.accelerator, "seconds": round(seconds, 1),
             "argv": sys.argv, "git_commit": git_commit()}  # fmt: skip
+    ledger = run_cache.LEDGER
+    info |= {"runs_trained": len(ledger.trained), "runs_reused": len(ledger.reused),
+             "reused_from": sorted(set(ledger.reused))}  # fmt: skip
     (out / "run.json").write_text(json.dumps(info, indent=1) + "\n")
+
+
+def cache_summary(ledger: run_cache.Ledger) -> str:
+    """One line: how many training runs the question trained and how many it reused from the run cache."""
+    total = len(ledger.trained) + len(ledger.reused)
+    if not ledger.reused:
+        return f"{total} training run(s), all trained"
+    return (f"{total} training run(s): {len(ledger.trained)} trained, {len(ledger.reused)} reused from earlier "
+            "identical runs (RETRAIN=1 trains them again)")  # fmt: skip
 
 
 def log_figures(name: str, folder: Path) -> None:

@@ -14,15 +14,16 @@ from argparse import Namespace
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from multiprocessing import get_context
 from typing import Any
 
+from lab import run_cache
 from lab.config import Layer
 from lab.errors import NonFiniteLossError
 from lab.models import count_parameters
+from lab.questions.results import from_json, to_json
 from lab.questions.stats import Spread
-from lab.train import RunResult, run
+from lab.train import RunResult, reload, run
 
 
 @dataclass
@@ -67,6 +68,24 @@ def user_layers(args: Namespace) -> list[Layer]:
     return [*args.config, {"trainer": {"accelerator": args.accelerator}}]
 
 
+def run_layers(
+    args: Namespace, configs: Sequence[Layer], changes: Mapping[str, Any] | None = None, seed: int | None = None
+) -> list[Layer]:
+    """``configs`` + ``--epochs`` + ``changes`` (+ seed), then the user's layers on top."""
+    layers: list[Layer] = list(configs)
+    if args.epochs:
+        layers.append({"trainer": {"max_epochs": args.epochs}})
+    layers.append(dict(changes or {}))
+    if seed is not None:
+        layers.append({"seed_everything": seed})
+    return [*layers, *user_layers(args)]
+
+
+def retraining(args: Namespace) -> bool:
+    """--retrain (RETRAIN=1): train every run again instead of reusing a finished one."""
+    return bool(getattr(args, "retrain", False))
+
+
 def fit(
     args: Namespace,
     configs: Sequence[Layer],
@@ -74,14 +93,43 @@ def fit(
     name: str | None = None,
     seed: int | None = None,
 ) -> RunResult:
-    """Train ``configs`` + ``--epochs`` + ``changes`` (+ seed), then the user's layers on top."""
-    layers: list[Layer] = list(configs)
-    if args.epochs:
-        layers.append({"trainer": {"max_epochs": args.epochs}})
-    layers.append(dict(changes or {}))
-    if seed is not None:
-        layers.append({"seed_everything": seed})
-    return run([*layers, *user_layers(args)], name=name)
+    """Train ``configs`` + ``--epochs`` + ``changes`` (+ seed) + the user's layers, or, when a run of the same
+    identity already finished (lab/run_cache.py), rebuild that run from its folder instead of training."""
+    layers = run_layers(args, configs, changes, seed)
+    identity = run_cache.identify(layers)
+    entry = None if identity is None or retraining(args) else run_cache.lookup(identity)
+    if entry is not None:
+        run_cache.LEDGER.reused.append(entry["run_dir"])
+        return cached_result(entry, args.accelerator)
+    result = run(layers, name=name)
+    run_cache.LEDGER.trained.append(str(result.run_dir))
+    if identity is not None and result.run_dir is not None:
+        run_cache.store(identity, result.run_dir, result_payload(result, seed or 0))
+    return result
+
+
+def result_payload(result: RunResult, seed: int) -> dict[str, Any]:
+    """What a cache entry keeps of a finished run: its summary and what ``cached_result`` restores."""
+    return {
+        "summary": to_json(RunSummary.of(result, seed)),
+        "test": result.test,
+        "confusion": None if result.confusion is None else result.confusion.tolist(),
+        "time_to_accuracy": result.time_to_accuracy,
+        "best_checkpoint": result.best_checkpoint,
+    }
+
+
+def cached_result(entry: Mapping[str, Any], accelerator: str) -> RunResult:
+    """A cached run rebuilt from its best checkpoint, with the numbers it produced when it trained."""
+    import torch
+
+    summary = from_json(RunSummary, entry["summary"])
+    result = reload(entry["run_dir"], accelerator, entry.get("best_checkpoint"))
+    result.history, result.test, result.fit_seconds = summary.history, dict(entry["test"]), summary.seconds
+    if entry.get("confusion") is not None:
+        result.confusion = torch.tensor(entry["confusion"])
+    result.timing = entry.get("time_to_accuracy")
+    return result
 
 
 @dataclass(frozen=True)
@@ -94,12 +142,41 @@ class Job:
     seed: int = 0
 
 
-def attempt(args: Namespace, job: Job) -> RunSummary | NonFiniteLossError:
-    """The job's summary, or the error of a run whose loss diverged (a result of a study, not its end)."""
+@dataclass(frozen=True)
+class PlannedJob:
+    """A job with its layers and its identity (None: cannot be cached), worked out once in the parent."""
+
+    job: Job
+    layers: tuple[Layer, ...]
+    identity: run_cache.RunIdentity | None
+
+    @classmethod
+    def of(cls, args: Namespace, job: Job) -> PlannedJob:
+        layers = run_layers(args, job.configs, job.changes, job.seed)
+        return cls(job, tuple(layers), run_cache.identify(layers))
+
+    def reused(self) -> RunSummary | NonFiniteLossError | None:
+        """The outcome of the finished run of the same identity, if there is one."""
+        entry = None if self.identity is None else run_cache.lookup(self.identity)
+        if entry is None:
+            return None
+        run_cache.LEDGER.reused.append(entry["run_dir"])
+        return NonFiniteLossError(entry["diverged"]) if "diverged" in entry else from_json(RunSummary, entry["summary"])
+
+
+def attempt(planned: PlannedJob) -> RunSummary | NonFiniteLossError:
+    """Train the job; its summary, or the error of a run whose loss diverged (a result of a study, not its
+    end). Either outcome is stored in the run cache."""
     try:
-        return RunSummary.of(fit(args, job.configs, job.changes, job.name, job.seed), job.seed)
+        result = run(list(planned.layers), name=planned.job.name)
     except NonFiniteLossError as exc:
+        if planned.identity is not None and exc.run_dir is not None:
+            run_cache.store(planned.identity, exc.run_dir, {"diverged": str(exc)})
         return exc
+    summary = RunSummary.of(result, planned.job.seed)
+    if planned.identity is not None and result.run_dir is not None:
+        run_cache.store(planned.identity, result.run_dir, result_payload(result, planned.job.seed))
+    return summary
 
 
 def _start_worker(threads: int) -> None:
@@ -112,14 +189,34 @@ def _start_worker(threads: int) -> None:
 
 
 def fit_many(args: Namespace, jobs: Sequence[Job]) -> list[RunSummary | NonFiniteLossError]:
-    """Every job, in order; ``--workers`` of them at a time, each worker with cores / workers threads."""
-    workers = min(args.workers, len(jobs))
+    """Every job's outcome, in order. A job whose identity already finished is reused (unless --retrain), and
+    jobs of one identity train once; the rest train ``--workers`` at a time."""
+    planned = [PlannedJob.of(args, job) for job in jobs]
+    keys = [p.identity.key if p.identity else f"uncached-{i}" for i, p in enumerate(planned)]
+    outcomes: dict[str, RunSummary | NonFiniteLossError] = {}
+    to_train: dict[str, PlannedJob] = {}
+    for key, plan in zip(keys, planned):
+        if key in outcomes or key in to_train:
+            continue
+        reused = None if retraining(args) else plan.reused()
+        if reused is not None:
+            outcomes[key] = reused
+        else:
+            to_train[key] = plan
+    outcomes.update(zip(to_train, train_all(args, list(to_train.values()))))
+    run_cache.LEDGER.trained.extend(str(p.job.name) for p in to_train.values())
+    return [outcomes[key] for key in keys]
+
+
+def train_all(args: Namespace, planned: Sequence[PlannedJob]) -> list[RunSummary | NonFiniteLossError]:
+    """Train every planned job; ``--workers`` at a time, each worker with cores / workers threads."""
+    workers = min(args.workers, len(planned))
     if workers <= 1:
-        return [attempt(args, job) for job in jobs]
+        return [attempt(plan) for plan in planned]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = get_context("spawn")  # a fresh interpreter: no CUDA or thread state copied from this one
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(threads,)) as pool:
-        return list(pool.map(partial(attempt, args), jobs))
+        return list(pool.map(attempt, planned))
 
 
 Setting = tuple[Sequence[Layer], Mapping[str, Any], str]  # (configs, changes, run name)

@@ -115,6 +115,18 @@ def budget_note(folder: Path | None) -> list[str]:
     return []
 
 
+def cache_note(folder: Path | None) -> str:
+    """What the "made by" line adds when the run cache served some of the question's runs."""
+    info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else {}
+    reused, trained = info.get("runs_reused", 0), info.get("runs_trained", 0)
+    if not reused:
+        return ""
+    folders = ", ".join(f"`{Path(f).parent.parent.name}/{Path(f).parent.name}/{Path(f).name}`"
+                        for f in info.get("reused_from", [])[:3])  # fmt: skip
+    more = ", ..." if len(info.get("reused_from", [])) > 3 else ""
+    return f"; {reused} of its {reused + trained} training runs reused from earlier identical runs ({folders}{more})"
+
+
 def section_markdown(i: int, section: Section, numbering: Numbering, appendix: list) -> list[str]:
     """The section's Markdown; its appendix tables are collected in ``appendix`` (numbered after the body)."""
     q = section.question
@@ -125,7 +137,7 @@ def section_markdown(i: int, section: Section, numbering: Numbering, appendix: l
         "",
         f"*Question.* {q.asks}",
         "",
-        f"*Made by* `{q.command}` *from* {q.configs}; results: {where}",
+        f"*Made by* `{q.command}` *from* {q.configs}; results: {where}{cache_note(section.folder)}",
         "",
         *budget_note(section.folder),
     ]
