@@ -21,7 +21,7 @@ QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = regist
 
 .DEFAULT_GOAL := help
 .PHONY: help setup demo train test lint format all report report-pages publish readme wandb-sync clean cifar10-convnet predict \
-	bench bench-overhead bench-fixed-cost bench-bn bench-memory bench-precision bench-cpu $(QUESTIONS)
+	bench bench-overhead bench-fixed-cost bench-bn bench-memory bench-precision bench-utilization bench-cpu $(QUESTIONS)
 
 help: ## list the targets
 	@echo "Questions (make <target>; each writes results/<question>/<timestamp>/ and moves results/<question>/latest):"
@@ -96,7 +96,7 @@ wandb-sync: $(STAMP) ## upload every offline W&B run under runs/ and results/ (n
 	@runs=$$(find runs $(RESULTS) -type d -name 'offline-run-*' 2>/dev/null); \
 	if [ -z "$$runs" ]; then echo "no offline W&B runs under runs/ or $(RESULTS)/"; else $(BIN)/wandb sync $$runs; fi
 
-bench: bench-overhead bench-fixed-cost bench-bn bench-memory bench-precision ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate)
+bench: bench-overhead bench-fixed-cost bench-bn bench-memory bench-precision bench-utilization ## the quick benchmarks -> benchmarks/results.md (bench-cpu is separate)
 
 bench-overhead: $(STAMP) ## Lightning Trainer vs a bare PyTorch loop, one ConvNet epoch
 	$(BIN)/python -m benchmarks.bench_overhead
@@ -112,6 +112,9 @@ bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k 
 
 bench-precision: $(STAMP) ## bf16 autocast vs float32 on this CPU, one training step of the best CNN and LeNet-5
 	$(BIN)/python -m benchmarks.bench_precision
+
+bench-utilization: $(STAMP) ## achieved GFLOP/s of a training step (best CNN, LeNet-5) against this device's matmul peak
+	$(BIN)/python -m benchmarks.bench_utilization $(if $(filter gpu,$(ACCELERATOR)),--device cuda) $(ARGS)
 
 bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN: fast90, fast360, best x 3 seeds (~50 min on 2 CPU cores)
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)

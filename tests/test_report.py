@@ -232,11 +232,14 @@ def test_readme_benchmark_block_quotes_results_md(tmp_path):
         "<!-- bench:empty -->\n## Nothing bold\n<!-- /bench:empty -->\n"
         "<!-- bench:make_all -->\n## make all\n\n| `make bn` | 1 | 0.0 | 2 |\n"
         "| **all questions** | **4874** | **81.2** | |\n<!-- /bench:make_all -->\n"
+        "<!-- bench:make_all_quick -->\n## make all QUICK=1\n\n"
+        "| **all questions** | **581** | **9.7** | | **38** | **10** |\n<!-- /bench:make_all_quick -->\n"
     )
     text = benchmark_summary(results)
     assert text == (
         "- Lightning overhead: **Lightning / bare = 1.050x** (target <= 1.10x).\n"
         "- make all: **all questions: 4874 s (81.2 min)**\n"
+        "- make all QUICK=1: **all questions: 581 s (9.7 min), 38 runs trained, 10 reused**\n"
     )
     readme = refresh("<!-- questions -->\n<!-- /questions -->\n<!-- benchmarks -->\nold\n<!-- /benchmarks -->\n",
                      tmp_path, bench=_write(tmp_path / "results.md", results))  # fmt: skip

@@ -66,15 +66,23 @@ def record_wall_times(args: argparse.Namespace) -> None:
         return
     total = sum(i["seconds"] for i in infos.values())
     rows = "\n".join(
-        f"| `make {t}` | {i['seconds']:.0f} | {i['seconds'] / 60:.1f} | {i['workers']} |" for t, i in infos.items()
+        f"| `make {t}` | {i['seconds']:.0f} | {i['seconds'] / 60:.1f} | {i['workers']} | "
+        f"{i.get('runs_trained', '-')} | {i.get('runs_reused', '-')} |"
+        for t, i in infos.items()
     )
+    trained, reused = (sum(i.get(k, 0) for i in infos.values()) for k in ("runs_trained", "runs_reused"))
     quick = " QUICK=1" if args.quick else ""
-    header = "| question | wall time (s) | (min) | workers |\n| --- | ---: | ---: | ---: |"
+    header = (
+        "| question | wall time (s) | (min) | workers | runs trained | runs reused |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: |"
+    )
     body = (
         f"## `make all{quick}`: wall time per question\n\n`make all{quick}` (`python -m lab.questions all`; each "
         f"question's time from its results' run.json), {args.seeds} seed(s) per compared setting — "
         f"{environment()}.\n\n{header}\n{rows}\n"
-        f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** | |\n"
+        f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** | | **{trained}** | **{reused}** |\n"
+        "\nRuns reused: a training run whose identity (resolved config, seed, training code, data) had already "
+        "finished, taken from the run cache (lab/run_cache.py) instead of trained again.\n"
     )
     write_section("make_all_quick" if args.quick else "make_all", body)
 

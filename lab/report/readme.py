@@ -71,8 +71,9 @@ def benchmark_summary(text: str) -> str:
         title = next((r[3:] for r in rows if r.startswith("## ")), name)
         found = [r for r in rows if r.startswith("**")]
         for total in (r for r in rows if "**all questions**" in r):  # make all's table: its total row
-            seconds, minutes = [c.strip(" *") for c in total.strip("|").split("|")][1:3]
-            found.append(f"**all questions: {seconds} s ({minutes} min)**")
+            cells = [c.strip(" *") for c in total.strip("|").split("|")]
+            runs = f", {cells[4]} runs trained, {cells[5]} reused" if len(cells) >= 6 and cells[4] else ""
+            found.append(f"**all questions: {cells[1]} s ({cells[2]} min){runs}**")
         if name.startswith("time_to_accuracy"):
             cells = [
                 [c.strip() for c in r.strip("|").split("|")] for r in rows if r.startswith("| ") and "---" not in r
