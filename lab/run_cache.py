@@ -33,9 +33,11 @@ from lab.config import Layer
 from lab.errors import DataNotFoundError
 
 PACKAGE = Path(__file__).resolve().parent
-# what a training run executes: a change to any of these is a new run; questions, report and viz are not here
+# what a training run executes: a change to any of these is a new run. Not here: questions, report and viz
+# (they read results), config.py (its product, the resolved config, is hashed itself), resume.py and
+# loggers.py (where and how a run is written, not what it computes)
 TRAINING_CODE = ("models", "data", "callbacks", "module.py", "losses.py", "schedules.py", "precision.py",
-                 "train.py", "cli.py", "config.py", "resume.py")  # fmt: skip
+                 "train.py", "cli.py")  # fmt: skip
 # settings that say where and how a run is written or shown, not what it computes
 NOT_IDENTITY = {
     ("run",): ("name", "root", "group", "wandb", "project", "entity", "tags"),
