@@ -78,7 +78,8 @@ def execute(question: Question, args: argparse.Namespace) -> Path:
     result = question.run(args, out)
     save(result, out)
     record(out, args, time.perf_counter() - start)
-    console.info(f"[lab] {question.name}: {cache_summary(run_cache.LEDGER)}")
+    if run_cache.LEDGER.trained or run_cache.LEDGER.reused:
+        console.info(f"[lab] {question.name}: {cache_summary(run_cache.LEDGER)}")
     console.info(f"\n# {question.source}: {question.title}\n\n" + to_markdown(question.render(result, out)))
     point_latest(out)
     log_figures(question.name, out)
