@@ -7,7 +7,8 @@ A run is identified by what determines its result, never by where it is written:
 - the hardware it resolves to (CPU or GPU) and the library versions;
 - the code that trains it: a hash of the training modules (``TRAINING_CODE``), not of the questions,
   the report or the figures;
-- the data: a hash of the dataset files the run reads.
+- the data: a hash of the dataset files the run reads, and of any other file its config names (a
+  pretrained checkpoint).
 
 ``lookup`` answers a finished run of the same identity, ``store`` records one. An entry is written
 atomically, and only after its run ended (tested, or diverged as a study records), so an interrupted run is
@@ -87,6 +88,7 @@ def identify(layers: Sequence[Layer]) -> RunIdentity | None:
         return None
     parts = {
         "config": without_locations(config),
+        "files": referenced_files(config),
         "device": device_kind(config["trainer"].get("accelerator")),
         "code": code_fingerprint(),
         "data": data,
@@ -141,6 +143,22 @@ def without_locations(config: Mapping[str, Any]) -> dict[str, Any]:
         for key in keys if isinstance(node, dict) else ():
             node.pop(key, None)
     return out
+
+
+def referenced_files(config: Any) -> dict[str, str]:
+    """sha256 of every file the config names (a pretrained checkpoint, say): the same path holding other
+    weights is another run."""
+    found: dict[str, str] = {}
+    if isinstance(config, Mapping):
+        for value in config.values():
+            found |= referenced_files(value)
+    elif isinstance(config, list):
+        for value in config:
+            found |= referenced_files(value)
+    elif isinstance(config, str) and 0 < len(config) < 4096 and Path(config).expanduser().is_file():
+        path = Path(config).expanduser()
+        found[config] = _file_hash(path.resolve(), *_stamp(path))
+    return found
 
 
 def device_kind(accelerator: str | None) -> str:

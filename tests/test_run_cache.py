@@ -67,6 +67,16 @@ def test_identity_follows_the_training_code_and_the_data(tiny_config, tiny_data,
     assert run_cache.identify(moved).key != base
 
 
+def test_identity_follows_the_content_of_a_file_the_config_names(tiny_config, tmp_path):
+    weights = tmp_path / "weights.pt"
+    weights.write_bytes(b"first")
+    load = {"trainer": {"callbacks": [{"class_path": "lab.callbacks.LoadPretrained",
+                                       "init_args": {"checkpoint": str(weights)}}]}}  # fmt: skip
+    before = _key(tiny_config, load)
+    weights.write_bytes(b"other")
+    assert _key(tiny_config, load) != before
+
+
 def test_a_finished_run_is_reused_and_retrain_trains_again(args, tmp_path):
     first = fit(args, ["lenet"], name="cache/a")
     again = fit(args, ["lenet"], name="cache/b")  # another name, the same run
