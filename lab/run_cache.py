@@ -34,18 +34,18 @@ from lab.config import Layer
 from lab.errors import DataNotFoundError
 
 PACKAGE = Path(__file__).resolve().parent
-# what a training run executes: a change to any of these is a new run. Not here: questions, report and viz
-# (they read results), config.py (its product, the resolved config, is hashed itself), resume.py and
-# loggers.py (where and how a run is written, not what it computes)
-TRAINING_CODE = ("models", "data", "callbacks", "module.py", "losses.py", "schedules.py", "precision.py",
-                 "train.py", "cli.py")  # fmt: skip
+# what a training run computes with: a change to any of these is a new run. Not here: the wiring that builds
+# a run (cli.py, train.py: what it sets is in the resolved config, which is hashed), where and how a run is
+# written (loggers.py, resume.py, checkpoint files), and the questions, report and figures, which only read
+# results. RETRAIN=1 trains again after a change outside this list that should count.
+TRAINING_CODE = ("models", "data", "callbacks", "module.py", "losses.py", "schedules.py", "precision.py")
 # settings that say where and how a run is written or shown, not what it computes
 NOT_IDENTITY = {
     ("run",): ("name", "root", "group", "wandb", "project", "entity", "tags"),
     ("trainer",): ("default_root_dir", "enable_progress_bar", "logger", "enable_model_summary", "accelerator",
                    "devices"),
     ("data", "init_args"): ("data_dir", "download"),
-    ("checkpoint",): ("dirpath",),
+    ("checkpoint",): ("dirpath", "filename", "save_last", "verbose", "save_on_exception", "save_weights_only"),
 }  # fmt: skip
 CACHE_FOLDER = ".cache"
 
