@@ -59,8 +59,9 @@ def write_atomically(data: memoryview, target: Path, write) -> None:
     """``write(data, file)`` into a temporary file beside ``target``, fsync, then os.replace; the temporary
     file is removed when anything fails."""
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(handle)
     try:
-        with os.fdopen(handle, "wb") as file:
+        with open(temporary, "wb") as file:
             write(data, file)
             file.flush()
             os.fsync(file.fileno())
