@@ -149,6 +149,7 @@ class LabCLI(LightningCLI):
             callbacks.append(LearningRateMonitor(logging_interval="epoch"))
         trainer = super().instantiate_trainer(**kwargs, callbacks=callbacks, plugins=_with_atomic_saves(trainer_config))
         if trainer.checkpoint_callback is not None:  # appended after --checkpoint's, which stays checkpoint_callback
+            trainer.checkpoint_callback.save_last = False  # --checkpoint.save_last true would write last-v1.ckpt
             trainer.callbacks.append(LastCheckpoint())
         return trainer
 
