@@ -72,12 +72,12 @@ def write_atomically(data: memoryview, target: Path, write) -> None:
 
 
 def _write_failure(target: Path, exc: OSError) -> str:
-    problem = "the disk is full" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else exc.strerror or str(exc)
+    full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    problem = "the disk is full" if full else exc.strerror or str(exc)
     kept = f"{target} still holds the previous checkpoint" if target.exists() else "no checkpoint was written"
-    return (
-        f"could not save checkpoint {target}: {problem}; {kept}. "
-        f"Free space in {target.parent} (or give --run.root another disk) and resume with --ckpt_path last."
-    )
+    folder = target.parent
+    fix = f"free space in {folder} (or give --run.root another disk)" if full else f"make {folder} writable"
+    return f"could not save checkpoint {target}: {problem}; {kept}. Then {fix} and resume with --ckpt_path last."
 
 
 def read_checkpoint(path: str | Path) -> dict[str, Any]:
