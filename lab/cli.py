@@ -3,8 +3,10 @@
     python -m lab fit --config experiments/lenet.yaml --trainer.max_epochs 3
     python -m lab test --config experiments/lenet.yaml --ckpt_path runs/lenet/version_0/checkpoints/last.ckpt
     python -m lab fit --config experiments/lenet.yaml --ckpt_path last      # resume the newest run
+    python -m lab test --config experiments/lenet.yaml --ckpt_path last     # test the newest run's last.ckpt
 
 Code trains through the same class: ``lab.train.run`` builds ``LabCLI(args=<config dict>, run=False)``.
+Every checkpoint is written atomically (lab/checkpoints.py); last.ckpt is the end of the last finished epoch.
 """
 
 from __future__ import annotations
@@ -14,23 +16,26 @@ from pathlib import Path
 
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.plugins.io import CheckpointIO
 
 from lab import console
 from lab.callbacks import EpochHistory, EpochLines, FiniteLossGuard, SeedEachEpoch
+from lab.checkpoints import AtomicCheckpointIO, LastCheckpoint, network_class, read_checkpoint
 from lab.cli_help import CompactHelpFormatter
 from lab.data.base import InMemoryImageDataModule
+from lab.errors import CheckpointMismatchError, LabError
 from lab.loggers import RunConfig, build_loggers, finish_wandb, log_confusion
 from lab.models.transfer import check_checkpoint_fits
 from lab.module import ClassifierModule
 from lab.precision import choose_precision
-from lab.resume import Resume
+from lab.resume import Resume, interrupted
 from lab.run_record import RecordRun
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 CHECKPOINT_DEFAULTS = {
     "checkpoint.monitor": "val/acc",
     "checkpoint.mode": "max",
-    "checkpoint.save_last": True,
+    "checkpoint.save_last": False,  # LastCheckpoint writes last.ckpt after every epoch, not only after a best one
     "checkpoint.filename": "best-{epoch:03d}",
 }
 
@@ -47,20 +52,27 @@ class LabCLI(LightningCLI):
     argument (``model.optimizer``), so LightningCLI's separate --optimizer option is switched off."""
 
     def __init__(self, args=None, run: bool = True, record: bool = True) -> None:
-        """``record=False``: no config.yaml / run.json (helpers that only probe, e.g. the LR finder)."""
+        """``record=False``: no config.yaml / run.json (helpers that only probe, e.g. the LR finder).
+        ``run=False`` (code): a bad key raises ``jsonargparse.ArgumentError`` instead of exiting."""
         strict = {"allow_abbrev": False, "formatter_class": CompactHelpFormatter}
+        self.resume: Resume | None = None  # set while parsing --ckpt_path last of `fit`
         super().__init__(
             ClassifierModule,
             InMemoryImageDataModule,
             subclass_mode_data=True,
             seed_everything_default=0,
-            trainer_defaults={"default_root_dir": "runs", "enable_model_summary": False},
+            trainer_defaults={"enable_model_summary": False},
             save_config_callback=RecordRun if record else None,
             save_config_kwargs={"overwrite": False},
             auto_configure_optimizers=False,
             args=args,
             run=run,
-            parser_kwargs={"prog": program_name(), **strict, **{s: dict(strict) for s in SUBCOMMANDS}},
+            parser_kwargs={
+                "prog": program_name(),
+                **strict,
+                **({} if run else {"exit_on_error": False}),
+                **{s: dict(strict) for s in SUBCOMMANDS},
+            },
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -75,10 +87,34 @@ class LabCLI(LightningCLI):
         config = self.config if config is None else config
         return config[self.subcommand] if self.subcommand else config
 
-    def run_name(self) -> str:
-        run = self.section(self.config_init)["run"]
-        configs = self.section().get("config") or []
-        return run.name or (Path(str(configs[0])).stem if configs else "default")  # the experiment, not an overlay
+    def run_name(self, section=None) -> str:
+        section = self.section() if section is None else section
+        configs = section.get("config") or []
+        name = section["run"].name
+        return name or (Path(str(configs[0])).stem if configs else "default")  # the experiment, not an overlay
+
+    def _parse_ckpt_path(self) -> None:
+        """--ckpt_path, before LightningCLI reads the network from it: `last` becomes the newest run's
+        last.ckpt (`fit`: the run to resume), a checkpoint that cannot be read or holds another network is
+        one error, and `test`/`validate`/`predict` without one is refused (they would use random weights)."""
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            section = self.config[subcommand]
+            ckpt = section.get("ckpt_path")
+            if ckpt == "last":
+                found = Resume.find(
+                    section["run"].root, self.run_name(section), "resume" if subcommand == "fit" else subcommand
+                )
+                self.resume = found if subcommand == "fit" else None
+                section["ckpt_path"] = ckpt = str(found.checkpoint)
+            if ckpt is None and subcommand != "fit":
+                raise LabError(
+                    f"{subcommand} needs --ckpt_path: a .ckpt file, or `last` for the newest run of this config "
+                    "(without one it would report the untrained network)"
+                )
+            if ckpt and ckpt not in ("best", "hpc", "registry"):
+                _check_same_network(section, ckpt)
+        super()._parse_ckpt_path()
 
     def tags(self) -> list[str]:
         """W&B tags: the network, the dataset and the seed of this run."""
@@ -90,13 +126,14 @@ class LabCLI(LightningCLI):
         trainer = self.section()["trainer"]
         if trainer.get("precision") is None:
             trainer["precision"] = choose_precision(trainer.get("accelerator"))
+        if trainer.get("default_root_dir") is None:  # runs without a logger (LR finder, smoke runs) write there too
+            trainer["default_root_dir"] = self.section()["run"].root
 
     def instantiate_trainer(self, **kwargs):
         config = self.section(self.config_init)
         run, trainer_config = config["run"], config["trainer"]
-        self.resume = None
-        if self.subcommand == "fit" and config.get("ckpt_path") == "last":
-            self.resume = Resume.find(run.root, self.run_name())
+        if self.resume is not None:  # everything checked before the run folder is touched
+            self.resume.check(self.model.net, _max_epochs(trainer_config))
             self.save_config_kwargs["config_filename"] = self.resume.config_filename
         user = trainer_config.get("callbacks") or []
         callbacks = [*(user if isinstance(user, list) else [user]), EpochHistory(), FiniteLossGuard()]
@@ -110,7 +147,11 @@ class LabCLI(LightningCLI):
         elif trainer_config.get("logger") is None:
             kwargs["logger"] = self._loggers(run)
             callbacks.append(LearningRateMonitor(logging_interval="epoch"))
-        return super().instantiate_trainer(**kwargs, callbacks=callbacks)
+        trainer = super().instantiate_trainer(**kwargs, callbacks=callbacks, plugins=_with_atomic_saves(trainer_config))
+        if trainer.checkpoint_callback is not None:  # appended after --checkpoint's, which stays checkpoint_callback
+            trainer.checkpoint_callback.save_last = False  # --checkpoint.save_last true would write last-v1.ckpt
+            trainer.callbacks.append(LastCheckpoint())
+        return trainer
 
     def _loggers(self, run: RunConfig):
         if self.resume is None:
@@ -122,20 +163,28 @@ class LabCLI(LightningCLI):
     # -- subcommand hooks ----------------------------------------------------------------------
     def _check_checkpoint(self) -> None:
         """A --ckpt_path that does not fit the network: one error listing the keys, before Lightning loads it."""
-        config = self.section(self.config_init)
-        if self.resume is not None:
-            config["ckpt_path"] = str(self.resume.checkpoint)
-        ckpt = config.get("ckpt_path")
+        ckpt = self.section(self.config_init).get("ckpt_path")
         if ckpt and ckpt not in ("last", "best", "hpc", "registry"):
             check_checkpoint_fits(self.model.net, ckpt)
 
     before_fit = before_validate = before_test = before_predict = _check_checkpoint
+
+    def fit(self, **kwargs) -> None:
+        """trainer.fit; Ctrl-C ends it with one line naming the epoch reached and how to continue."""
+        with interrupted(self.trainer):
+            self.trainer.fit(**kwargs)
 
     def after_fit(self) -> None:
         """Test the best checkpoint if asked (--run.test_after_fit), print the summary, end the W&B run."""
         self.fit_metrics = self._metrics()
         if self.section(self.config_init)["run"].test_after_fit:
             best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
+            if not best and self.trainer.global_step == 0:
+                finish_wandb(self.trainer.loggers)
+                raise LabError(
+                    "--run.test_after_fit: no training step ran (--trainer.max_epochs 0?), so there is no trained "
+                    "network to test; train at least one epoch"
+                )
             self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, verbose=False)
         self.after_test()
 
@@ -160,8 +209,40 @@ class LabCLI(LightningCLI):
     after_predict = after_validate
 
 
-def main(args: list[str] | None = None) -> LabCLI:
-    """``python -m lab`` / ``lab``; a LabError becomes one line and exit status 2 (``--debug``: traceback)."""
+def _check_same_network(section, ckpt: str) -> None:
+    """LightningCLI builds the network a checkpoint was trained with, whatever the config says: a checkpoint
+    of another network would be tested under this config's name. Also reads the file (truncated: one line)."""
+    found = network_class(read_checkpoint(ckpt))
+    wanted = getattr(section["model"].get("net"), "class_path", None)
+    if found and wanted and found != wanted:
+        short = found.rsplit(".", 1)[-1]
+        raise CheckpointMismatchError(
+            f"checkpoint {ckpt} holds a {short} network but the config builds a {wanted.rsplit('.', 1)[-1]}: "
+            f"give a checkpoint of that network, or the config {short} was trained with "
+            "(its run folder's config.yaml)"
+        )
+
+
+def _max_epochs(trainer_config) -> int | None:
+    """The epoch count Lightning will train to (its default 1000 when neither max_epochs nor max_steps is set)."""
+    max_epochs = trainer_config.get("max_epochs")
+    if max_epochs is None and trainer_config.get("max_steps") in (None, -1):
+        return 1000
+    return max_epochs
+
+
+def _with_atomic_saves(trainer_config) -> list:
+    """The configured plugins, plus AtomicCheckpointIO unless one of them already writes checkpoints."""
+    plugins = trainer_config.get("plugins") or []
+    plugins = list(plugins) if isinstance(plugins, list) else [plugins]
+    if not any(isinstance(p, CheckpointIO) for p in plugins):
+        plugins.append(AtomicCheckpointIO())
+    return plugins
+
+
+def run_cli(args: list[str] | None = None) -> LabCLI:
+    """One command run in this process, returning the CLI (its trainer, model, ...); a LabError becomes one
+    line and exit status 2 (``--debug``: traceback)."""
     console.setup()
     if args is None:  # from the command line: jsonargparse reads sys.argv itself
         debug = "--debug" in sys.argv
@@ -170,3 +251,9 @@ def main(args: list[str] | None = None) -> LabCLI:
         debug, args = "--debug" in args, [a for a in args if a != "--debug"]
     with console.user_errors(debug):
         return LabCLI(args=args)
+
+
+def main(args: list[str] | None = None) -> int:
+    """``lab`` (the console script passes the result to sys.exit) and ``python -m lab``: 0 on success."""
+    run_cli(args)
+    return 0

@@ -71,13 +71,20 @@ def warn(message: str) -> None:
 @contextmanager
 def user_errors(debug: bool = False):
     """Errors a user can act on (LabError, and ValueError from bad arguments) become one line on stderr
-    and exit status 2; ``debug`` lets them through with their traceback."""
-    from lab.errors import LabError
+    and exit status 2 (130 for Ctrl-C); ``debug`` lets them through with their traceback."""
+    from lab.errors import LabError, RunInterrupted
 
     try:
         yield
     except (LabError, ValueError) as exc:
         if debug:
             raise
-        print(f"error: {exc}\n(run again with --debug for the traceback)", file=sys.stderr)
-        sys.exit(2)
+        prefix, code = getattr(exc, "prefix", "error"), getattr(exc, "exit_code", 2)
+        hint = "" if code == 130 else "\n(run again with --debug for the traceback)"
+        print(f"{prefix}: {exc}{hint}", file=sys.stderr)
+        sys.exit(code)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("interrupted: stopped by Ctrl-C before training started", file=sys.stderr)
+        sys.exit(RunInterrupted.exit_code)

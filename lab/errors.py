@@ -25,3 +25,14 @@ class NonFiniteLossError(LabError, FloatingPointError):
     """Training produced a NaN or infinite loss."""
 
     run_dir = None  # the folder of the run that diverged, when known (a study records the divergence)
+
+
+class CheckpointWriteError(LabError):
+    """A checkpoint could not be written (disk full, no permission); the previous one is intact."""
+
+
+class RunInterrupted(LabError):
+    """The user stopped a run (Ctrl-C); the message says where and how to continue."""
+
+    exit_code = 130  # the shell's status for a process ended by SIGINT
+    prefix = "interrupted"

@@ -5,12 +5,15 @@ from __future__ import annotations
 import functools
 import netrc
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import torch
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
+
+from lab.errors import LabError
 
 WandbMode = Literal["auto", "online", "offline", "disabled"]
 
@@ -85,7 +88,14 @@ def claim_version(root: str | Path, name: str) -> int:
     """The next free root/name/version_N, created here and now: runs started at the same moment (seeds in
     worker processes, two terminals) never share a folder."""
     folder = Path(root) / name
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # a folder that exists but cannot be written fails here
+            pass
+    except OSError as exc:
+        raise LabError(
+            f"cannot write run folders under {root} ({exc.strerror or exc}); give --run.root a writable folder"
+        ) from exc
     taken = [p.name.removeprefix("version_") for p in folder.glob("version_*")]
     version = max((int(t) for t in taken if t.isdigit()), default=-1) + 1
     while True:
@@ -101,11 +111,16 @@ def build_loggers(
 ) -> list[Logger]:
     """CSVLogger first (its folder is the run folder), then a WandbLogger writing inside it.
     ``version``/``wandb_id``: reopen an existing run folder and W&B run (resuming)."""
+    mode = resolve_wandb_mode(run.wandb)
+    if mode == "online" and not _logged_in():
+        raise LabError(
+            "W&B online logging needs a login: run `wandb login` (or set WANDB_API_KEY), "
+            "or use --run.wandb offline (upload later with make wandb-sync)"
+        )
     version = claim_version(run.root, name) if version is None else version
     csv = CSVLogger(save_dir=run.root, name=name, version=version)
     run_dir = Path(csv.log_dir)  # both loggers share this folder
     loggers: list[Logger] = [csv]
-    mode = resolve_wandb_mode(run.wandb)
     if mode != "disabled":
         loggers.append(
             WandbLogger(

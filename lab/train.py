@@ -23,6 +23,7 @@ from typing import Any
 import lightning as L
 import torch
 
+from lab import console
 from lab.callbacks import EpochHistory, TimeToAccuracy
 from lab.callbacks.history import read_epoch_metrics
 from lab.config import Layer, compose, merge
@@ -30,6 +31,7 @@ from lab.data.base import InMemoryImageDataModule
 from lab.errors import LabError, NonFiniteLossError
 from lab.loggers import finish_wandb
 from lab.module import ClassifierModule
+from lab.resume import interrupted
 
 
 @dataclass
@@ -76,12 +78,11 @@ def prepare(
     test: bool = True,
     record: bool = True,
 ):
-    """The LabCLI of a run, built but not run: its ``model``, ``datamodule`` and ``trainer``."""
+    """The LabCLI of a run, built but not run: its ``model``, ``datamodule`` and ``trainer``. As quiet as the
+    command line; a key that no class takes (a typo) is a LabError naming it."""
     from lab.cli import LabCLI
 
-    with warnings.catch_warnings():  # Lightning warns when a process that has its own argv passes args: this is
-        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")  # that use
-        return LabCLI(args=build_config(configs, overrides, name, test), run=False, record=record)
+    return _build(LabCLI, build_config(configs, overrides, name, test), record)
 
 
 def parse_only(config: Mapping[str, Any]) -> str:
@@ -96,10 +97,20 @@ def parse_only(config: Mapping[str, Any]) -> str:
         def instantiate_classes(self) -> None:
             pass
 
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")
-        cli = Parsed(args=dict(config), run=False, record=False)
+    cli = _build(Parsed, dict(config), record=False)
     return cli.parser.dump(cli.config, skip_validation=True)
+
+
+def _build(cli_class: type, config: dict[str, Any], record: bool):
+    from jsonargparse import ArgumentError
+
+    console.setup()
+    with warnings.catch_warnings():  # Lightning warns when a process that has its own argv passes args: this is
+        warnings.filterwarnings("ignore", message=".*LightningCLI's args parameter is intended.*")  # that use
+        try:
+            return cli_class(args=config, run=False, record=record)
+        except ArgumentError as exc:
+            raise LabError("bad configuration: " + " ".join(str(exc).split()).split(" Got value:")[0]) from None
 
 
 def build_datamodule(configs: Sequence[Layer]) -> InMemoryImageDataModule:
@@ -122,7 +133,8 @@ def run(
     cli = prepare(configs, overrides, name, test)
     start = time.perf_counter()
     try:
-        cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+        with interrupted(cli.trainer):
+            cli.trainer.fit(cli.model, datamodule=cli.datamodule)
         seconds = time.perf_counter() - start
         cli.after_fit()
     except NonFiniteLossError as exc:

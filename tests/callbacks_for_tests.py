@@ -8,16 +8,36 @@ from lightning.pytorch.callbacks import Callback
 
 
 class StallOnce(Callback):
-    """At (epoch, batch), write ``flag`` and sleep, so that the test can SIGKILL the process mid-epoch;
-    does nothing once ``flag`` exists (the resumed run, same command, goes on)."""
+    """At (epoch, batch) (``at="batch"``) or at the end of the epoch (``at="epoch_end"``: after validation
+    and the best checkpoint, before last.ckpt), write ``flag`` and sleep, so that the test can SIGKILL the
+    process there; does nothing once ``flag`` exists (the resumed run, same command, goes on)."""
 
-    def __init__(self, flag: str, epoch: int = 1, batch: int = 2) -> None:
-        self.flag, self.epoch, self.batch = Path(flag), epoch, batch
+    def __init__(self, flag: str, epoch: int = 1, batch: int = 2, at: str = "batch") -> None:
+        self.flag, self.epoch, self.batch, self.at = Path(flag), epoch, batch, at
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.current_epoch == self.epoch and batch_idx == self.batch and not self.flag.exists():
+    def _stall(self, trainer) -> None:
+        if trainer.current_epoch == self.epoch and not self.flag.exists():
             self.flag.write_text(str(trainer.global_step))
             time.sleep(600)
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if self.at == "batch" and batch_idx == self.batch:
+            self._stall(trainer)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if self.at == "epoch_end":
+            self._stall(trainer)
+
+
+class InterruptOnce(Callback):
+    """Ctrl-C at (epoch, batch): raises KeyboardInterrupt there, as the SIGINT handler does."""
+
+    def __init__(self, epoch: int = 1, batch: int = 1) -> None:
+        self.epoch, self.batch = epoch, batch
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if (trainer.current_epoch, batch_idx) == (self.epoch, self.batch):
+            raise KeyboardInterrupt
 
 
 class PoisonWeights(Callback):

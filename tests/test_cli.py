@@ -7,7 +7,7 @@ import lightning as L
 import pytest
 import torch
 
-from lab.cli import main
+from lab.cli import main, run_cli
 from lab.data import CIFAR10DataModule
 from lab.models import ConvNet
 from lab.module import ClassifierModule
@@ -20,7 +20,7 @@ def base_args(tiny_config):
 
 @pytest.mark.parametrize("net", ["lab.models.ConvNet", "lab.models.TwoLayerNet"])
 def test_fast_dev_run_through_cli(base_args, net):
-    cli = main(["fit", *base_args, "--model.net", net, "--trainer.fast_dev_run", "true"])
+    cli = run_cli(["fit", *base_args, "--model.net", net, "--trainer.fast_dev_run", "true"])
     assert type(cli.model.net).__name__ == net.rsplit(".", 1)[1]
     assert cli.trainer.global_step == 1
     assert torch.isfinite(cli.trainer.callback_metrics["train/loss"])
@@ -50,7 +50,7 @@ def test_fit_writes_run_folder_and_never_overwrites(base_args, tmp_path):
 def test_test_logs_per_class_accuracy_and_confusion_then_predict(base_args, tmp_path):
     main(["fit", *base_args, "--trainer.max_epochs", "1", "--run.name", "t"])
     ckpt = str(tmp_path / "runs/t/version_0/checkpoints/last.ckpt")
-    cli = main(["test", *base_args, "--run.name", "t_test", "--ckpt_path", ckpt])
+    cli = run_cli(["test", *base_args, "--run.name", "t_test", "--ckpt_path", ckpt])
     metrics = cli.trainer.callback_metrics
     assert 0.0 <= float(metrics["test/acc"]) <= 1.0
     per_class = [float(metrics[f"test/acc/{c}"]) for c in CIFAR10DataModule.classes]
@@ -62,7 +62,7 @@ def test_test_logs_per_class_accuracy_and_confusion_then_predict(base_args, tmp_
     logged = (tmp_path / "runs/t_test/version_0/confusion_matrix.csv").read_text().splitlines()
     assert logged[0].startswith("true \\ predicted,airplane") and len(logged) == 11
     assert "test/acc/airplane" in _read_metrics(tmp_path / "runs/t_test/version_0")[0]
-    cli = main(["predict", *base_args, "--run.name", "t_predict", "--ckpt_path", ckpt])
+    cli = run_cli(["predict", *base_args, "--run.name", "t_predict", "--ckpt_path", ckpt])
     probabilities = torch.cat(cli.trainer.predict_loop.predictions)
     assert probabilities.shape == (40, 10) and torch.allclose(probabilities.sum(1), torch.ones(40), atol=1e-5)
 

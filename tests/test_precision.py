@@ -37,10 +37,10 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
 
 
 def test_a_config_without_precision_gets_the_machines_choice_and_an_explicit_one_wins(tiny_config, tmp_path):
-    from lab.cli import main
+    from lab.cli import run_cli
 
     args = ["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--trainer.fast_dev_run", "true"]
     chosen = choose_precision("cpu")
-    assert main(args).trainer.precision == chosen
+    assert run_cli(args).trainer.precision == chosen
     other = "32-true" if chosen == "bf16-mixed" else "bf16-mixed"
-    assert main([*args, "--trainer.precision", other]).trainer.precision == other
+    assert run_cli([*args, "--trainer.precision", other]).trainer.precision == other

@@ -16,6 +16,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from lab.checkpoints import read_checkpoint
 from lab.errors import CheckpointMismatchError
 from lab.models.base import Classifier
 
@@ -25,16 +26,8 @@ HEAD = "classifier."
 
 def read_net_state(path: str | Path) -> dict[str, torch.Tensor]:
     """Network weights from a Lightning checkpoint (``net.*`` keys) or a plain state dict file."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointMismatchError(f"checkpoint {path} not found; train one first or give the right path.")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointMismatchError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc}); it is truncated or not a checkpoint."
-        ) from exc
-    state = blob.get("state_dict", blob) if isinstance(blob, dict) else None
+    blob = read_checkpoint(path)
+    state = blob.get("state_dict", blob)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointMismatchError(f"checkpoint {path} holds no state dict of tensors.")
     prefixed = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import itertools
 import math
+import tempfile
 from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.tuner import Tuner
 
 from lab.callbacks import FiniteLossGuard
@@ -99,15 +101,16 @@ def load_study(path: Path, full: bool) -> dict:
 
 
 def lr_finder(args: Namespace, config: str, steps: int) -> dict:
-    """Tuner.lr_find on the network's base config: the loss-vs-lr sweep and its suggestion."""
-    quiet = {"trainer": {"logger": False, "enable_progress_bar": False}}
-    cli = prepare([config, *user_layers(args), quiet], test=False, record=False)
-    cli.trainer.callbacks = [
-        c for c in cli.trainer.callbacks if not isinstance(c, FiniteLossGuard)
-    ]  # it diverges on purpose
-    finder = Tuner(cli.trainer).lr_find(
-        cli.model, datamodule=cli.datamodule, min_lr=1e-4, max_lr=1.0, num_training=steps, update_attr=False
-    )
+    """Tuner.lr_find on the network's base config: the loss-vs-lr sweep and its suggestion. A probe: no
+    checkpoint is kept (the finder's own restore point lives in a temporary folder, removed after)."""
+    with tempfile.TemporaryDirectory(prefix="lab-lr-find-") as scratch:
+        quiet = {"trainer": {"logger": False, "enable_progress_bar": False, "default_root_dir": scratch}}
+        cli = prepare([config, *user_layers(args), quiet], test=False, record=False)
+        probes = (FiniteLossGuard, ModelCheckpoint)  # it diverges on purpose, and is not a run to keep
+        cli.trainer.callbacks = [c for c in cli.trainer.callbacks if not isinstance(c, probes)]
+        finder = Tuner(cli.trainer).lr_find(
+            cli.model, datamodule=cli.datamodule, min_lr=1e-4, max_lr=1.0, num_training=steps, update_attr=False
+        )
     return {"lr": finder.results["lr"], "loss": finder.results["loss"], "suggestion": finder.suggestion()}
 
 
