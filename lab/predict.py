@@ -4,10 +4,11 @@ classes for your own images.
     python -m lab.predict runs/lenet/version_0 photos/ cat.jpg [--top-k 3] [--out predictions]
     python -m lab.predict checkpoints/convnet_cifar10.pt my_plane.png
 
-Any PNG, JPEG or WebP (RGB, RGBA or grayscale, any size) is resized, antialiased, to the model's input
-size and normalised with its training statistics; the class names and statistics come from the
-checkpoint, never from the training data. Writes predictions.csv (path, then class and probability of
-each of the top k) and predictions.png (each image with bars of its top 3) into a new folder under --out.
+Any PNG, JPEG, WebP, TIFF, BMP or GIF of any size and mode (16-bit and float gray scaled, transparency
+composited over white: lab.data.images.to_rgb) is resized, antialiased, to the model's input size and
+normalised with its training statistics; the class names and statistics come from the checkpoint, never
+from the training data. Writes predictions.csv (path, then class and probability of each of the top k)
+and predictions.png (each image with bars of its top 3) into a new folder under --out.
 """
 
 from __future__ import annotations

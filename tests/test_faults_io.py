@@ -1,0 +1,69 @@
+"""Fault suite, files and processes: bad image modes, SIGTERM with workers, a killed question, unknown
+names, results written where they belong. Each fault ends in one line, a non-zero exit where it stops the
+command, no orphan process, and the results already there intact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lab.paths import REPO_ROOT
+
+SHIPPED = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
+WHITE = (255, 255, 255)
+
+
+def _tiny(mode: str, value, size=(4, 4)) -> Image.Image:
+    if mode in ("I", "F"):
+        return Image.fromarray(np.full(size[::-1], value, dtype=np.int32 if mode == "I" else np.float32))
+    if mode == "I;16":
+        return Image.fromarray(np.full(size[::-1], value, dtype=np.uint16))
+    if mode == "P":
+        return Image.new("RGB", size, value).convert("P", palette=Image.Palette.ADAPTIVE)
+    return Image.new(mode, size, value)
+
+
+# (mode, file, pixel value in that mode, the 8-bit RGB expected; alpha is composited over white)
+MODES = [
+    ("1", "one.png", 1, WHITE),
+    ("L", "gray.png", 100, (100, 100, 100)),
+    ("LA", "gray_alpha.png", (100, 0), WHITE),
+    ("LA", "gray_opaque.png", (100, 255), (100, 100, 100)),
+    ("P", "palette.png", (10, 20, 30), (10, 20, 30)),
+    ("RGB", "rgb.png", (10, 20, 30), (10, 20, 30)),
+    ("RGBA", "clear.png", (10, 20, 30, 0), WHITE),
+    ("RGBA", "half.png", (0, 0, 0, 128), (127, 127, 127)),
+    ("CMYK", "cmyk.jpg", (0, 255, 255, 0), (255, 0, 0)),
+    ("I;16", "gray16.png", 32768, (128, 128, 128)),  # 65535 * 0.5 -> 128, not white
+    ("I", "gray32.tif", 16384, (64, 64, 64)),  # 32-bit integers hold 16-bit values
+    ("F", "float.tif", 0.25, (64, 64, 64)),  # floats run from 0 to 1
+]
+
+
+@pytest.mark.parametrize("size", [(4, 4), (2, 2)], ids=["as-is", "resized"])
+@pytest.mark.parametrize("mode, name, value, expected", MODES, ids=[m[1] for m in MODES])
+def test_every_image_mode_gives_its_8bit_rgb_pixels(tmp_path, mode, name, value, expected, size):
+    from lab.data.images import read_image
+
+    _tiny(mode, value).save(tmp_path / name)
+    pixels = read_image(tmp_path / name, size)
+    assert pixels.dtype.is_floating_point is False and pixels.dtype.itemsize == 1
+    assert tuple(pixels.shape) == (3, *size)
+    tolerance = 3 if name.endswith(".jpg") else 1
+    assert (pixels.permute(1, 2, 0).int() - np.array(expected)).abs().max() <= tolerance
+
+
+def test_a_mixed_folder_predicts_the_good_images_and_names_the_bad_one_in_one_line(tmp_path, capsys):
+    from lab.predict import main
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _tiny("RGB", (200, 30, 30), (40, 40)).save(folder / "red.png")
+    _tiny("I;16", 50000, (40, 40)).save(folder / "deep.png")
+    _tiny("F", 300.0).save(folder / "hdr.tif")  # float pixels beyond 0..1: no brightness scale to trust
+    main([str(SHIPPED), str(folder), "--out", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert "red.png: " in out and "deep.png: " in out
+    skipped = [line for line in out.splitlines() if "skipped" in line]
+    assert len(skipped) == 1 and "hdr.tif" in skipped[0] and "0..1" in skipped[0]
