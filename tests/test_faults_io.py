@@ -67,3 +67,15 @@ def test_a_mixed_folder_predicts_the_good_images_and_names_the_bad_one_in_one_li
     assert "red.png: " in out and "deep.png: " in out
     skipped = [line for line in out.splitlines() if "skipped" in line]
     assert len(skipped) == 1 and "hdr.tif" in skipped[0] and "0..1" in skipped[0]
+
+
+def test_predict_writes_under_runs_predict_not_into_the_working_tree(tmp_path, monkeypatch, capsys):
+    from lab.predict import main
+
+    monkeypatch.chdir(tmp_path)
+    _tiny("RGB", (10, 20, 30), (32, 32)).save(tmp_path / "plane.png")
+    main([str(SHIPPED), "plane.png"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plane.png", "runs"]
+    (folder,) = (tmp_path / "runs" / "predict").iterdir()
+    assert (folder / "predictions.csv").is_file()
+    assert f"-> {folder.relative_to(tmp_path)}" in capsys.readouterr().out
