@@ -4,6 +4,10 @@ command, no orphan process, and the results already there intact."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -79,3 +83,28 @@ def test_predict_writes_under_runs_predict_not_into_the_working_tree(tmp_path, m
     (folder,) = (tmp_path / "runs" / "predict").iterdir()
     assert (folder / "predictions.csv").is_file()
     assert f"-> {folder.relative_to(tmp_path)}" in capsys.readouterr().out
+
+
+def _one_line(stream: str) -> str:
+    lines = [line for line in stream.splitlines() if line.strip()]
+    assert len(lines) == 1, stream
+    return lines[0]
+
+
+def test_an_unknown_question_is_one_line_listing_the_valid_ones():
+    completed = subprocess.run(
+        [sys.executable, "-m", "lab.questions", "nosuch"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    line = _one_line(completed.stderr)
+    assert completed.returncode == 2 and "nosuch" in line
+    assert all(name in line for name in ("lr-curves", "finetune-bonus", "list", "all"))
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs GNU make")
+def test_an_unknown_make_target_is_one_line_listing_the_valid_ones_and_the_others_still_work():
+    completed = subprocess.run(["make", "nosuch"], cwd=REPO_ROOT, capture_output=True, text=True)
+    line = _one_line(completed.stderr)
+    assert completed.returncode == 2 and "nosuch" in line
+    assert all(name in line for name in ("help", "test", "predict", "lr-curves", "transfer"))
+    for target in ("help", "test", "lr-curves", "checkpoints/convnet_cifar10.pt"):  # -n: print, run nothing
+        assert subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True).returncode == 0, target
