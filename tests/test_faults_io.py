@@ -4,9 +4,11 @@ command, no orphan process, and the results already there intact."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,7 +88,8 @@ def test_predict_writes_under_runs_predict_not_into_the_working_tree(tmp_path, m
 
 
 def _one_line(stream: str) -> str:
-    lines = [line for line in stream.splitlines() if line.strip()]
+    """The one line a fault printed (besides the hint that --debug shows the traceback)."""
+    lines = [line for line in stream.splitlines() if line.strip() and "--debug for the traceback" not in line]
     assert len(lines) == 1, stream
     return lines[0]
 
@@ -108,3 +111,29 @@ def test_an_unknown_make_target_is_one_line_listing_the_valid_ones_and_the_other
     assert all(name in line for name in ("help", "test", "predict", "lr-curves", "transfer"))
     for target in ("help", "test", "lr-curves", "checkpoints/convnet_cifar10.pt"):  # -n: print, run nothing
         assert subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True).returncode == 0, target
+
+
+def _fake_answers(results: Path, smoke: str | None = None) -> None:
+    """A finished answer (run.json, latest) of every question, ``smoke``'s made with SMOKE=1."""
+    from lab.questions import questions
+    from lab.questions.results import point_latest
+
+    for q in questions():
+        folder = results / q.name / "20240101-000000"
+        folder.mkdir(parents=True)
+        configs = ["experiments/smoke.yaml"] if q.name == smoke else []
+        (folder / "run.json").write_text(json.dumps({"quick": False, "configs": configs, "git_commit": "abc"}))
+        point_latest(folder)
+
+
+def test_readme_refuses_smoke_results_like_publish_and_leaves_readme_unchanged(tmp_path, capsys):
+    from lab.report.readme import main
+
+    _fake_answers(tmp_path / "results", smoke="lr_curves")
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- questions -->\nthe published table\n<!-- /questions -->\n")
+    with pytest.raises(SystemExit) as stopped:
+        main(["--results", str(tmp_path / "results"), "--readme", str(readme)])
+    line = _one_line(capsys.readouterr().err)
+    assert stopped.value.code == 2 and "lr_curves" in line and "SMOKE=1" in line
+    assert readme.read_text() == "intro\n<!-- questions -->\nthe published table\n<!-- /questions -->\n"
