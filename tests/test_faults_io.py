@@ -5,9 +5,13 @@ command, no orphan process, and the results already there intact."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +141,96 @@ def test_readme_refuses_smoke_results_like_publish_and_leaves_readme_unchanged(t
     line = _one_line(capsys.readouterr().err)
     assert stopped.value.code == 2 and "lr_curves" in line and "SMOKE=1" in line
     assert readme.read_text() == "intro\n<!-- questions -->\nthe published table\n<!-- /questions -->\n"
+
+
+def _previous_answer(results: Path, question: str) -> Path:
+    from lab.questions.results import point_latest, save
+
+    folder = results / question / "20240101-000000"
+    folder.mkdir(parents=True)
+    save({"answer": "the previous one"}, folder)
+    point_latest(folder)
+    return folder
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The live child processes of ``pid`` (from /proc): pid -> command line."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found[int(stat.parent.name)] = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while being read
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+def test_sigterm_with_workers_stops_every_worker_says_where_and_keeps_the_previous_answer(question_args, tmp_path):
+    results = tmp_path / "results"
+    previous = _previous_answer(results, "lr_curves")
+    argv = [*question_args[:-1], "2"]  # --workers 2
+    err_file = tmp_path / "stderr.txt"
+    with open(err_file, "w") as err:  # a file, not a pipe: an orphan would hold a pipe open
+        parent = subprocess.Popen([sys.executable, "-m", "lab.questions", "lr_curves", *argv], cwd=REPO_ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+    workers: dict[int, str] = {}
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and parent.poll() is None:
+            time.sleep(0.1)
+            workers = {p: c for p, c in _children(parent.pid).items() if "spawn_main" in c}
+        assert len(workers) == 2, "the question never started two workers"
+        time.sleep(1.0)  # into their training runs
+        parent.send_signal(signal.SIGTERM)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 5
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        orphans = [p for p in workers if _alive(p)]
+    finally:
+        parent.kill()
+        for pid in workers:  # this test's own workers, whatever the outcome
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    err = err_file.read_text()
+    assert not orphans, "orphaned workers"
+    assert parent.returncode == 143 and "Traceback" not in err
+    (line,) = [line for line in err.splitlines() if "SIGTERM" in line]
+    assert re.search(r"\b\d of 3 training runs\b", line) and "again" in line
+    assert sorted(p.name for p in (results / "lr_curves").iterdir()) == [previous.name, "latest"]  # no half answer
+    assert (results / "lr_curves" / "latest").resolve() == previous.resolve()
+
+
+def test_a_question_in_progress_is_marked_and_a_failed_one_leaves_no_folder(question_args, monkeypatch, tmp_path):
+    import lab.questions.runner as runner
+    from lab.questions import questions
+
+    bn = next(q for q in questions() if q.name == "bn")
+    results = tmp_path / "results"
+    previous = _previous_answer(results, "bn")
+    marked, real_save = [], runner.save
+    monkeypatch.setattr(
+        runner, "save", lambda result, out: marked.append((out / "INCOMPLETE").is_file()) or real_save(result, out)
+    )
+    done = runner.main(bn, ["--iterations", "3", *question_args])
+    assert marked == [True] and not (done / "INCOMPLETE").exists()  # marked while it ran (a kill leaves it so)
+    assert (results / "bn" / "latest").resolve() == done.resolve() and (done / "result.json").is_file()
+
+    def interrupted(*_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "record", interrupted)  # after the figures and result.json are written
+    with pytest.raises(KeyboardInterrupt):
+        runner.main(bn, ["--iterations", "3", *question_args])
+    assert sorted(p.name for p in (results / "bn").iterdir()) == sorted([previous.name, done.name, "latest"])
+    assert (results / "bn" / "latest").resolve() == done.resolve()
