@@ -234,3 +234,16 @@ def test_a_question_in_progress_is_marked_and_a_failed_one_leaves_no_folder(ques
         runner.main(bn, ["--iterations", "3", *question_args])
     assert sorted(p.name for p in (results / "bn").iterdir()) == sorted([previous.name, done.name, "latest"])
     assert (results / "bn" / "latest").resolve() == done.resolve()
+
+
+def test_run_paths_in_result_json_resolve_from_any_working_directory(tmp_path, monkeypatch):
+    from lab.questions.results import load, save
+    from lab.questions.training import RunSummary
+
+    run = tmp_path / "work" / "runs" / "lenet" / "version_0"
+    run.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    save(RunSummary(seed=0, val_acc=0.5, test_acc=0.5, epochs=1, seconds=1.0, run_dir="runs/lenet/version_0"), tmp_path)
+    monkeypatch.chdir(tmp_path)  # the loader's working directory is another one
+    stored = json.loads((tmp_path / "result.json").read_text())["run_dir"]
+    assert stored == str(run) and Path(load(RunSummary, tmp_path).run_dir).is_dir()

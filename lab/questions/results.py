@@ -19,6 +19,10 @@ from typing import Any
 from lab.paths import REPO_ROOT
 
 RESULT_FILE = "result.json"
+# fields that name a training run's folder or checkpoint (RunSummary.run_dir, best's and finetune's
+# checkpoints, the models transfer and robustness start from): stored absolute, so that a result read
+# from any working directory finds its runs
+RUN_PATHS = frozenset({"run_dir", "checkpoint", "source", "finetune_run", "checkpoint_after", "checkpoint_before"})
 INCOMPLETE = "INCOMPLETE"
 
 
@@ -101,9 +105,22 @@ def from_json(kind: Any, data: Any) -> Any:
     return data
 
 
+def absolute_run_paths(data: Any) -> Any:
+    """``data`` (JSON) with every relative path in a RUN_PATHS field made absolute (from the working
+    directory of the question that made them, the one they are relative to)."""
+    if isinstance(data, list):
+        return [absolute_run_paths(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    return {
+        k: os.path.abspath(v) if k in RUN_PATHS and isinstance(v, str) and v else absolute_run_paths(v)
+        for k, v in data.items()
+    }
+
+
 def save(result: Any, folder: Path) -> Path:
     path = folder / RESULT_FILE
-    path.write_text(json.dumps(to_json(result), indent=1) + "\n")
+    path.write_text(json.dumps(absolute_run_paths(to_json(result)), indent=1) + "\n")
     return path
 
 
