@@ -115,7 +115,6 @@ def _die_with(parent: int) -> None:
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
     else:
-        import threading
 
         def watch() -> None:
             while os.getppid() == parent:
