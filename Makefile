@@ -20,8 +20,9 @@ QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if
 QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = register' lab/questions/*.py))))
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo train test lint format all report report-pages publish readme wandb-sync clean cifar10-convnet predict \
-	bench bench-overhead bench-fixed-cost bench-bn bench-memory bench-precision bench-utilization bench-cpu $(QUESTIONS)
+TARGETS := help setup demo train test lint format all report report-pages publish readme wandb-sync clean cifar10-convnet \
+	predict bench bench-overhead bench-fixed-cost bench-bn bench-memory bench-precision bench-utilization bench-cpu
+.PHONY: $(TARGETS) $(QUESTIONS)
 
 help: ## list the targets
 	@echo "Questions (make <target>; each writes results/<question>/<timestamp>/ and moves results/<question>/latest):"
@@ -122,3 +123,7 @@ bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN: fast90, fast360
 clean: ## remove caches (never runs/, results/ or checkpoints/)
 	rm -rf .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
+
+# any other name (a typo): one line listing the targets, exit 2; existing files (requirements.txt, ...) are untouched
+%:
+	$(error unknown target '$@': make takes one of $(TARGETS) $(QUESTIONS) (make help describes them))

@@ -1,13 +1,15 @@
 """``make predict CKPT=<checkpoint or run folder> IMAGES=<files or folders>``: a trained model's top-k
 classes for your own images.
 
-    python -m lab.predict runs/lenet/version_0 photos/ cat.jpg [--top-k 3] [--out predictions]
+    python -m lab.predict runs/lenet/version_0 photos/ cat.jpg [--top-k 3] [--out runs/predict]
     python -m lab.predict checkpoints/convnet_cifar10.pt my_plane.png
 
-Any PNG, JPEG or WebP (RGB, RGBA or grayscale, any size) is resized, antialiased, to the model's input
-size and normalised with its training statistics; the class names and statistics come from the
-checkpoint, never from the training data. Writes predictions.csv (path, then class and probability of
-each of the top k) and predictions.png (each image with bars of its top 3) into a new folder under --out.
+Any PNG, JPEG, WebP, TIFF, BMP or GIF of any size and mode (16-bit and float gray scaled, transparency
+composited over white: lab.data.images.to_rgb) is resized, antialiased, to the model's input size and
+normalised with its training statistics; the class names and statistics come from the checkpoint, never
+from the training data. Writes predictions.csv (path, then class and probability of each of the top k)
+and predictions.png (each image with bars of its top 3) into a new folder under --out (runs/predict/,
+beside the training runs, never the working tree itself), and prints where.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("checkpoint", help="a run folder (runs/<name>/version_N), a .ckpt, or a shipped .pt")
     parser.add_argument("images", nargs="+", help="image files and/or folders of them")
     parser.add_argument("--top-k", type=int, default=3, help="classes per image in the CSV (default 3)")
-    parser.add_argument("--out", type=Path, default=Path("predictions"), help="parent of the output folder")
+    parser.add_argument(
+        "--out", type=Path, default=Path("runs") / "predict", help="parent of the output folder (default: runs/predict)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
     args = parser.parse_args(argv)
     if args.top_k < 1:
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
         path, rows = predict(args.checkpoint, args.images, out, args.top_k)
     for image, top in rows:
         console.info(f"{image}: " + ", ".join(f"{c} {100 * p:.1f}%" for c, p in top))
-    console.info(f"[lab] {len(rows)} image(s) -> {path} and {out / 'predictions.png'}")
+    console.info(f"[lab] {len(rows)} image(s) -> {out}/: {path.name} and predictions.png")
 
 
 if __name__ == "__main__":

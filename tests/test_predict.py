@@ -74,7 +74,7 @@ def test_a_bad_file_among_many_is_reported_and_skipped(trained_run, photos, tmp_
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda d: d / "empty_dir", "no PNG, JPEG or WebP image in this folder"),
+        (lambda d: d / "empty_dir", "no PNG, JPEG, WebP, TIFF, BMP or GIF image in this folder"),
         (lambda d: d / "missing.png", "no such file or folder"),
         (lambda d: d / "only_broken", "none of the 1 file(s) could be read"),
     ],

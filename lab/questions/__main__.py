@@ -97,10 +97,10 @@ def main(argv: list[str] | None = None) -> None:
         run_one(REGISTRY[argv[0].replace("-", "_")], argv[1:])
         return None
     if argv[:1] != ["all"]:
-        sys.exit(
-            f"usage: python -m lab.questions <question> [options] | list | all [--force] ...\n"
-            f"questions: {', '.join(sorted(names))}"
-        )
+        targets = ", ".join(q.target for q in questions())
+        given = f"no question named {argv[0]!r}" if argv else "no question given"
+        print(f"error: {given}: python -m lab.questions takes one of {targets}, or list, or all.", file=sys.stderr)
+        sys.exit(2)
     with console.user_errors("--debug" in argv):
         run_all(argv[1:])
 

@@ -1,5 +1,8 @@
 """Where question results live and how they travel: results/<question>/<timestamp>/ with result.json
-(the question's typed result), its figures, and a ``latest`` link moved only when the question ends."""
+(the question's typed result), its figures, and a ``latest`` link moved only when the question ends.
+A folder whose question has not finished holds an INCOMPLETE file (a killed question leaves it so;
+one that fails or is interrupted removes its folder): it is never an answer and ``latest`` never
+points at it."""
 
 from __future__ import annotations
 
@@ -16,6 +19,11 @@ from typing import Any
 from lab.paths import REPO_ROOT
 
 RESULT_FILE = "result.json"
+# fields that name a training run's folder or checkpoint (RunSummary.run_dir, best's and finetune's
+# checkpoints, the models transfer and robustness start from): stored absolute, so that a result read
+# from any working directory finds its runs
+RUN_PATHS = frozenset({"run_dir", "checkpoint", "source", "finetune_run", "checkpoint_after", "checkpoint_before"})
+INCOMPLETE = "INCOMPLETE"
 
 
 def default_root() -> Path:
@@ -23,7 +31,8 @@ def default_root() -> Path:
 
 
 def new_run_dir(question: str, root: Path, suffix: str = "") -> Path:
-    """root/<question>/<timestamp>[suffix][-k]/, never an existing folder."""
+    """root/<question>/<timestamp>[suffix][-k]/, never an existing folder, marked INCOMPLETE until
+    ``finished`` is called on it."""
     base = root / question
     base.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S") + suffix
@@ -31,10 +40,17 @@ def new_run_dir(question: str, root: Path, suffix: str = "") -> Path:
     while True:
         try:
             run_dir.mkdir()
+            (run_dir / INCOMPLETE).write_text("This question did not finish: not an answer. Run it again.\n")
             return run_dir
         except FileExistsError:
             k += 1
             run_dir = base / f"{stamp}-{k}"
+
+
+def finished(run_dir: Path) -> Path:
+    """Unmark a run folder once its answer is complete (result.json and run.json written)."""
+    (run_dir / INCOMPLETE).unlink(missing_ok=True)
+    return run_dir
 
 
 def point_latest(run_dir: Path) -> None:
@@ -89,9 +105,22 @@ def from_json(kind: Any, data: Any) -> Any:
     return data
 
 
+def absolute_run_paths(data: Any) -> Any:
+    """``data`` (JSON) with every relative path in a RUN_PATHS field made absolute (from the working
+    directory of the question that made them, the one they are relative to)."""
+    if isinstance(data, list):
+        return [absolute_run_paths(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    return {
+        k: os.path.abspath(v) if k in RUN_PATHS and isinstance(v, str) and v else absolute_run_paths(v)
+        for k, v in data.items()
+    }
+
+
 def save(result: Any, folder: Path) -> Path:
     path = folder / RESULT_FILE
-    path.write_text(json.dumps(to_json(result), indent=1) + "\n")
+    path.write_text(json.dumps(absolute_run_paths(to_json(result)), indent=1) + "\n")
     return path
 
 

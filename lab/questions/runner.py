@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ from lab.config import EXPERIMENTS
 from lab.errors import LabError
 from lab.precision import uses_gpu
 from lab.questions import Question
-from lab.questions.results import default_root, latest, load, new_run_dir, point_latest, save
+from lab.questions.results import default_root, finished, latest, load, new_run_dir, point_latest, save
 from lab.report.blocks import to_markdown
 from lab.run_record import git_commit
 
@@ -71,13 +72,20 @@ def resolve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argpar
 
 
 def execute(question: Question, args: argparse.Namespace) -> Path:
-    """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it."""
+    """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it. A
+    question that fails or is interrupted (Ctrl-C, SIGTERM) removes its folder; a killed one leaves it
+    marked INCOMPLETE (lab.questions.results): no half answer is ever read as one."""
     out = new_run_dir(question.name, args.results, "-quick" if args.quick else "")
-    start = time.perf_counter()
-    run_cache.LEDGER.reset()
-    result = question.run(args, out)
-    save(result, out)
-    record(out, args, time.perf_counter() - start)
+    try:
+        start = time.perf_counter()
+        run_cache.LEDGER.reset()
+        result = question.run(args, out)
+        save(result, out)
+        record(out, args, time.perf_counter() - start)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    finished(out)
     if run_cache.LEDGER.trained or run_cache.LEDGER.reused:
         console.info(f"[lab] {question.name}: {cache_summary(run_cache.LEDGER)}")
     console.info(f"\n# {question.source}: {question.title}\n\n" + to_markdown(question.render(result, out)))

@@ -9,10 +9,16 @@ poorly within one process, so this is 1.2-1.4x faster for them on a 2-core machi
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from argparse import Namespace
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -179,13 +185,104 @@ def attempt(planned: PlannedJob) -> RunSummary | NonFiniteLossError:
     return summary
 
 
-def _start_worker(threads: int) -> None:
+def _die_with(parent: int) -> None:
+    """End this worker when ``parent`` ends, even by SIGKILL: Linux's parent-death signal, elsewhere a
+    thread that watches the parent id (an orphan would go on training, even start the next run)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    else:
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True).start()
+    if os.getppid() != parent:  # the parent ended before the signal was set up
+        os._exit(1)
+
+
+def _start_worker(threads: int, parent: int) -> None:
+    """A worker ignores Ctrl-C, which reaches the whole process group (the parent decides and stops it),
+    and dies with its parent. It was born with SIGINT and SIGTERM held (_held), so that neither cut its
+    start-up short with a traceback."""
+    _die_with(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # drops a Ctrl-C held since birth
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     import torch
 
     from lab import console
 
     torch.set_num_threads(threads)
     console.setup()
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Stopped(BaseException):
+    """SIGINT or SIGTERM reached the parent while its workers trained."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_stop():
+    """SIGINT and SIGTERM raise _Stopped here (in the main thread) instead of ending the process at once,
+    so that the workers can be stopped first; the previous handlers come back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@contextmanager
+def _held():
+    """SIGINT and SIGTERM wait (not lost) while workers start: the workers inherit the held mask."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _stopped(pool: ProcessPoolExecutor, futures: list[Future], signum: int) -> SystemExit:
+    """Stop every worker now (they hold no answer, only their own run folders), say where the runs stood
+    and how to go on; exit status 128 + the signal (130 for Ctrl-C, 143 for SIGTERM), as a shell reports it."""
+    for s in STOP_SIGNALS:  # a second Ctrl-C must not cut this short
+        signal.signal(s, signal.SIG_IGN)
+    finished = sum(f.done() and not f.cancelled() and f.exception() is None for f in futures)
+    for future in futures:
+        future.cancel()  # the runs not started yet
+    for worker in multiprocessing.active_children():
+        worker.kill()
+        worker.join()
+    # joins the pool's thread, which sees its workers gone (not wait=False: a pool thread still running at
+    # exit can write to a pipe it has just closed, a traceback at exit)
+    pool.shutdown(wait=True)
+    print(
+        f"stopped by {signal.Signals(signum).name}: {finished} of {len(futures)} training runs had finished and "
+        "every worker is stopped; no answer was written. Run the same command again: it reuses the finished runs.",
+        file=sys.stderr,
+    )
+    return SystemExit(128 + signum)
 
 
 def fit_many(args: Namespace, jobs: Sequence[Job]) -> list[RunSummary | NonFiniteLossError]:
@@ -215,8 +312,15 @@ def train_all(args: Namespace, planned: Sequence[PlannedJob]) -> list[RunSummary
         return [attempt(plan) for plan in planned]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = get_context("spawn")  # a fresh interpreter: no CUDA or thread state copied from this one
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(threads,)) as pool:
-        return list(pool.map(attempt, planned))
+    futures: list[Future] = []
+    start = {"initializer": _start_worker, "initargs": (threads, os.getpid())}
+    with _signals_stop(), ProcessPoolExecutor(workers, mp_context=context, **start) as pool:
+        try:
+            with _held():  # every worker starts here, at its job's submit
+                futures = [pool.submit(attempt, plan) for plan in planned]
+            return [future.result() for future in futures]
+        except _Stopped as stop:
+            raise _stopped(pool, futures, stop.signum) from None
 
 
 Setting = tuple[Sequence[Layer], Mapping[str, Any], str]  # (configs, changes, run name)

@@ -14,7 +14,6 @@ figures and the appendix stay as published, and the report's header says which s
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shutil
 from datetime import date
@@ -24,9 +23,9 @@ from lab import console
 from lab.errors import LabError
 from lab.paths import REPO_ROOT
 from lab.questions import Question, questions
-from lab.questions.results import default_root, latest
+from lab.questions.results import default_root
 from lab.report.build import Numbering, build_section, section_markdown, write_report
-from lab.report.readme import refresh, refresh_row, section_number
+from lab.report.readme import check_complete, refresh, refresh_row, section_number
 
 LIMIT = 5 * 1024 * 1024
 LARGE_FIGURE = 512 * 1024  # bytes: photo-like figures above this are stored with a 256-colour palette
@@ -42,24 +41,6 @@ def compact_png(path: Path) -> None:
     with Image.open(path) as image:
         palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     palette.save(path, optimize=True)
-
-
-def check_complete(results: Path, chosen: list[Question] | None = None) -> list[str]:
-    """The commits the results were made at; a LabError naming what is missing or reduced."""
-    problems, commits = [], set()
-    for q in questions() if chosen is None else chosen:
-        folder = latest(q.name, results)
-        info_file = folder / "run.json" if folder else None
-        if info_file is None or not info_file.is_file():
-            problems.append(f"{q.name} has no complete result (`{q.command}`)")
-            continue
-        info = json.loads(info_file.read_text())
-        if info.get("quick") or any("smoke.yaml" in c for c in info.get("configs", [])):
-            problems.append(f"{q.name} was made with QUICK=1 or SMOKE=1 (`{q.command}` without them)")
-        commits.add(info.get("git_commit", "unknown"))
-    if problems:
-        raise LabError("not publishing: " + "; ".join(problems) + ". Run `make all` (FORCE=1 reruns all).")
-    return sorted(commits)
 
 
 def publish(results: Path, target: Path) -> tuple[Path, int]:

@@ -5,23 +5,46 @@ benchmark summary (``<!-- benchmarks -->``) from benchmarks/results.md, so READM
     python -m lab.report.readme [--results DIR] [--readme README.md] [--report docs/report/REPORT.md]
 
 One row per registered question: its Make target, the text and number, the headline of its latest
-result (or "not run yet") and a link to its section of the report.
+result and a link to its section of the report. Like ``make publish`` (the same ``check_complete``),
+it refuses results that are missing or were made with QUICK=1 or SMOKE=1, and leaves README as it is:
+the tracked README quotes only what a full ``make all`` produced.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 
 from lab import console
+from lab.errors import LabError
 from lab.paths import REPO_ROOT
-from lab.questions import questions
+from lab.questions import Question, questions
 from lab.questions.results import default_root, latest, load
 from lab.report.blocks import markdown_table
 
 START, END = "<!-- questions -->", "<!-- /questions -->"
 BENCH_RESULTS = REPO_ROOT / "benchmarks" / "results.md"
+
+
+def check_complete(results: Path, chosen: list[Question] | None = None, refusing: str = "not publishing") -> list[str]:
+    """The commits the results were made at; a LabError naming what is missing or reduced. The one guard
+    of everything that writes results into the repository (make publish, make readme)."""
+    problems, commits = [], set()
+    for q in questions() if chosen is None else chosen:
+        folder = latest(q.name, results)
+        info_file = folder / "run.json" if folder else None
+        if info_file is None or not info_file.is_file():
+            problems.append(f"{q.name} has no complete result (`{q.command}`)")
+            continue
+        info = json.loads(info_file.read_text())
+        if info.get("quick") or any("smoke.yaml" in c for c in info.get("configs", [])):
+            problems.append(f"{q.name} was made with QUICK=1 or SMOKE=1 (`{q.command}` without them)")
+        commits.add(info.get("git_commit", "unknown"))
+    if problems:
+        raise LabError(f"{refusing}: " + "; ".join(problems) + ". Run `make all` (FORCE=1 reruns all).")
+    return sorted(commits)
 
 
 def headline(question, results: Path) -> str:
@@ -112,7 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--readme", type=Path, default=REPO_ROOT / "README.md")
     parser.add_argument("--report", default="docs/report/REPORT.md", help="link target of the report column")
     args = parser.parse_args(argv)
-    args.readme.write_text(refresh(args.readme.read_text(), args.results, args.report))
+    with console.user_errors():
+        check_complete(args.results, refusing="README not refreshed")
+        args.readme.write_text(refresh(args.readme.read_text(), args.results, args.report))
     console.info(f"[readme] {args.readme}: questions table refreshed from {args.results}")
 
 
