@@ -86,5 +86,5 @@ def user_errors(debug: bool = False):
     except KeyboardInterrupt:
         if debug:
             raise
-        print("interrupted: stopped by Ctrl-C before training started", file=sys.stderr)
+        print("interrupted: stopped by Ctrl-C; what was finished is kept, the rest was not written", file=sys.stderr)
         sys.exit(RunInterrupted.exit_code)

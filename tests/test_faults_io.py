@@ -230,8 +230,9 @@ def test_a_question_in_progress_is_marked_and_a_failed_one_leaves_no_folder(ques
         raise KeyboardInterrupt
 
     monkeypatch.setattr(runner, "record", interrupted)  # after the figures and result.json are written
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(SystemExit) as stopped:  # Ctrl-C: one line, the shell's status for SIGINT
         runner.main(bn, ["--iterations", "3", *question_args])
+    assert stopped.value.code == 130
     assert sorted(p.name for p in (results / "bn").iterdir()) == sorted([previous.name, done.name, "latest"])
     assert (results / "bn" / "latest").resolve() == done.resolve()
 
