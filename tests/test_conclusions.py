@@ -161,3 +161,19 @@ def test_transfer_section_names_the_command_that_ran_its_sizes():
     small = ((0.70,), (0.85,), (0.88,))
     assert command(_transfer({32: small})) == "`make transfer`"
     assert command(_transfer({32: small, 96: small})) == '`make transfer ARGS="--pixels 32 96"`'
+
+
+def _bn(running, initial, batch_stats):
+    from lab.questions.bn import BNResult
+
+    return BNResult("digits", 50, 0.1, 0.1, [13.7, 0.5], running, initial, [], 9, 1, batch_stats, 0.01, 0.99)
+
+
+def test_bn_inference_note_follows_the_losses():
+    from lab.questions.bn import inference_note
+
+    note = inference_note(_bn(running=0.180, initial=0.037, batch_stats=0.181))
+    assert "9 training images" in note and "1 validation image" in note
+    assert "The lag does not cost here" in note and "lower loss with the initial statistics" in note
+    reversed_note = inference_note(_bn(running=0.037, initial=0.180, batch_stats=0.010))
+    assert "The lag costs here" in reversed_note and "lower loss with the running statistics" in reversed_note

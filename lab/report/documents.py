@@ -243,7 +243,7 @@ def print_statement(pages: int | str, printed: list[Printed]) -> str:
     """What the CV1 report says about its printed size: pages, and how small its figures' text prints."""
     known = [p for p in printed if p.smallest_pt is not None]
     text = (
-        f"Printed on A4 (headless Chromium, 12 mm margins, `make publish`), this report takes **{pages} "
+        f"Printed on A4 (headless Chromium, 12 mm margins), this report takes **{pages} "
         f"pages** (the text allows {PAGE_LIMIT}); full tables and supporting figures are in APPENDIX.md, "
         "commands and commits in REPRODUCE.md."
     )
