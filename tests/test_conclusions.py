@@ -146,13 +146,36 @@ def test_transfer_says_so_when_the_larger_size_loses_and_when_one_size_ran():
     small = ((0.70, 0.71, 0.70), (0.85, 0.86, 0.85), (0.88, 0.89, 0.88))
     large = ((0.60, 0.61, 0.60), (0.80, 0.81, 0.80), (0.82, 0.83, 0.82))
     lines = explain(_transfer({32: small, 96: large}))
-    assert "better by +18" in lines[0] and "(96 px vs 32 px" in lines[2] and "worse by -6" in lines[2]
-    assert "Classifier only, 96 px vs 32 px: worse by -5" in lines[3] and "are 3x as wide in pixels" in lines[3]
-    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[4] and "reaches the 85%" in lines[4]
+    assert "better by +18" in lines[0] and "Full fine-tuning vs classifier only at 32 px: better by +3" in lines[2]
+    assert "(96 px vs 32 px" in lines[4] and "worse by -6" in lines[4]
+    assert "Classifier only, 96 px vs 32 px: worse by -5" in lines[5] and "are 3x as wide in pixels" in lines[5]
+    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[6] and "goal" not in " ".join(lines)
     same = explain(_transfer({32: small, 96: small}))
-    assert "Classifier only, 96 px vs 32 px: no measurable" in same[3] and "wide" not in same[3]
+    assert "Classifier only, 96 px vs 32 px: no measurable" in same[5] and "wide" not in same[5]
     alone = explain(_transfer({96: large}))
-    assert "Only 96 px was run" in alone[1] and "falls short of the 85% goal" in alone[2]
+    assert "Only 96 px was run" in alone[2] and "at 96 px (82.3" in alone[3]
+
+
+def test_transfer_says_tied_when_full_fine_tuning_and_classifier_only_are():
+    from lab.questions.transfer import explain
+
+    tied = ((0.70, 0.71, 0.70), (0.875, 0.87, 0.88), (0.88, 0.87, 0.875))
+    assert (
+        "Full fine-tuning vs classifier only at 32 px: tied: no measurable difference"
+        in explain(_transfer({32: tied}))[1]
+    )
+    apart = ((0.70, 0.71, 0.70), (0.80, 0.81, 0.80), (0.88, 0.89, 0.88))
+    assert "at 32 px: better by +" in explain(_transfer({32: apart}))[1]
+
+
+def test_transfer_says_the_lenet_comparison_changes_the_whole_recipe():
+    from lab.questions.finetune import FULL, HEAD, SCRATCH
+    from lab.questions.transfer import explain
+
+    result = _transfer({32: ((0.70, 0.71, 0.70), (0.85, 0.86, 0.85), (0.88, 0.89, 0.88))})
+    result.lenet = [Variant(label, _runs(0.66, 0.67, 0.66)) for label in (SCRATCH, HEAD, FULL)]
+    line = next(ln for ln in explain(result) if "starting network and its recipe" in ln)
+    assert "compares whole recipes" in line and "epochs 30 vs 12" in line
 
 
 def test_transfer_section_names_the_command_that_ran_its_sizes():
