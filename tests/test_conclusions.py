@@ -301,3 +301,15 @@ def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
     assert "does not keep the epoch count" in provenance(result)
     rows = dict(settings_rows())
     assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"] and "not measured" in GRADUAL
+
+
+def test_no_share_is_rounded_to_a_whole_hundred_and_differences_say_their_uncertainty():
+    from lab.questions.compare_nets import CompareResult, NetSummary, explain
+
+    def net(params, first, acc):
+        return NetSummary(params, first, "base", acc, acc, 0.01, [], [], [])
+
+    nets = {"TwoLayerNet": net(1_578_506, 1_573_376, 0.55), "ConvNet": net(62_006, 456, 0.70)}
+    text = " ".join(explain(CompareResult(nets)))
+    assert "(99.7%)" in text and "(100%)" not in text
+    assert Difference.between(Spread.of([0.5, 0.52]), Spread.of([0.6, 0.62])).points().endswith("points (s.e.)")

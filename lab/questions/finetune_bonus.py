@@ -125,7 +125,7 @@ def separability(features, labels, classes: list[str]) -> dict[str, list[float]]
 
 def tsne_figure(dm, nets: dict, path: Path) -> tuple[dict[str, float], Figure]:
     labels, images = dm.test_set.labels, dm.prepare_batch(dm.test_set.images, training=False)
-    fig, axes = figure(1, 2, size=(13, 5.5))
+    fig, axes = figure(1, 2, size=(9.5, 4.4))
     scores = {}
     for ax, (name, net) in zip(axes, nets.items()):
         feats = features_and_predictions(net, images)[0].numpy()
@@ -142,7 +142,7 @@ def tsne_figure(dm, nets: dict, path: Path) -> tuple[dict[str, float], Figure]:
             xlabel="t-SNE dimension 1 (arbitrary units)",
             ylabel="t-SNE dimension 2 (arbitrary units)",
         )
-        ax.legend(markerscale=2, fontsize=8)
+        ax.legend(markerscale=2, fontsize=9)
     drawn = save(fig, path, f"t-SNE of the penultimate (F6) features of {len(labels)} STL-10 test images",
                  "2-D embedding of the 84-dimensional features, coloured by true class.")  # fmt: skip
     return scores, drawn
