@@ -254,7 +254,7 @@ def render(r: BonusResult, folder: Path) -> list:
                 Text(
                     f"Separability of the F6 features, measured by classifiers cross-validated on the {images(r)} "
                     "test images (standardised features; a silhouette near 0 can hide classes that a classifier "
-                    "separates well):\n" + "\n".join(probes)
+                    "separates well):\n\n" + "\n".join(probes)
                 )
             ]
             if probes

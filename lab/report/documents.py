@@ -285,19 +285,20 @@ def measure_pages(html: str, out_dir: Path) -> int:
 
 
 def a2_files(results: Path, out_dir: Path) -> list[str]:
-    """Lenna.png, Lenna_aug1.png, Lenna_aug2.png (the results files A2 lists) next to A2.md, under a2/."""
+    """Lenna_aug1.png and Lenna_aug2.png (the augmented images A2 asks to submit) next to A2.md, under a2/; the
+    original Lenna.png is the input, in the data folder."""
     from lab.questions.augment import LENNA_FILES
     from lab.questions.results import latest
 
     folder = latest("augment", results)
     shipped = []
-    for name in LENNA_FILES:
+    for name in LENNA_FILES[1:]:
         if folder is not None and (folder / name).is_file():
             (out_dir / "a2").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / name, out_dir / "a2" / name)
             shipped.append(f"[{name}](a2/{name})")
     what = ", ".join(shipped) if shipped else "none yet (`make augment` writes them)"
-    return ["## Files A2 asks for", "", f"Lenna without and with augmentation, full size: {what}.", ""]
+    return ["## Files A2 asks for", "", f"Lenna with position and with colour augmentation, full size: {what}.", ""]
 
 
 def benchmarks_part() -> list[str]:
