@@ -317,7 +317,7 @@ def test_documents_split_the_report_by_text_without_provenance(smoke_results, tm
     present = [ln for ln in cv1.splitlines() if not ln.startswith("**Missing:**")]
     assert not [ln for ln in present if "make " in ln or "results/" in ln or "Made by" in ln]  # provenance: elsewhere
     assert "Hyperparameter study" in paths["APPENDIX.md"].read_text()  # the full study table
-    assert "*Supporting table (hyperparameter study" in cv1
+    assert "*Also in APPENDIX.md: Hyperparameter study, one factor changed at a time;" in cv1
     for doc in (cv1, a2, paths["APPENDIX.md"].read_text()):
         for rel in re.findall(r'<img src="([^"]+)"', doc):
             assert (tmp_path / "docs" / rel).is_file(), rel

@@ -131,11 +131,11 @@ def section_body(i: int, section: Section, numbered: Numbered, appendix: list) -
     """A section without build provenance (that is REPRODUCE.md's); supporting blocks go to ``appendix``."""
     q = section.question
     lines = [f'<a id="{q.name}"></a>', f"## {i}. {q.title} ({q.number})", "", f"*Question.* {q.asks}", ""]
+    supporting = []
     for block in section.blocks:
         if is_supporting(section, block):
             appendix.append((f"{q.title} ({q.source})", block, q.name))
-            kind = "table" if isinstance(block, Table) else "figure"
-            lines += [f"*Supporting {kind} ({block.title.lower()}): see APPENDIX.md.*", ""]
+            supporting.append(block.title)
         elif isinstance(block, Text):
             lines += [block.body, ""]
         elif isinstance(block, Table):
@@ -144,6 +144,8 @@ def section_body(i: int, section: Section, numbered: Numbered, appendix: list) -
             lines += numbered.figure(block, q.name)
         elif isinstance(block, Missing):
             lines += [f"**Missing:** {block.what} does not exist; run `{block.command}`.", ""]
+    if supporting:
+        lines += [f"*Also in APPENDIX.md: {'; '.join(supporting)}.*", ""]
     return lines
 
 
@@ -163,7 +165,7 @@ def appendix_document(documents: list[Document], out_dir: Path, copy: bool) -> s
     lines = [
         "# Appendix: full tables and supporting figures",
         "",
-        "The material the documents point to; numbered on its own (Table A-n is Table n here).",
+        "Full tables and supporting figures the documents point to, numbered on their own.",
         "",
     ]
     for doc in documents:
