@@ -62,7 +62,7 @@ class Document:
 
     name: str
     markdown: str
-    appendix: list[tuple[str, Block]] = field(default_factory=list)
+    appendix: list[tuple[str, Block, str]] = field(default_factory=list)  # (where from, block, question)
     printed: list[Printed] = field(default_factory=list)
 
 
