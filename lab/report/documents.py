@@ -204,9 +204,14 @@ def reproduce_document(results: Path, sections: list[Section]) -> str:
         "## Commits the results were made at",
         "",
     ]
+    merged: dict[str, tuple[list[str], bool]] = {}  # a commit and its +dirty variant named once
     for commit, targets in results_commits(results).items():
-        dirty = " (uncommitted changes on top)" if commit.endswith("+dirty") else ""
-        lines.append(f"- `{commit.removesuffix('+dirty')[:12]}`{dirty}: " + ", ".join(f"`make {t}`" for t in targets))
+        clean = commit.removesuffix("+dirty")
+        found, dirty = merged.get(clean, ([], False))
+        merged[clean] = (found + targets, dirty or commit.endswith("+dirty"))
+    for commit, (targets, dirty) in merged.items():
+        note = " (some with uncommitted changes on top)" if dirty else ""
+        lines.append(f"- `{commit[:12]}`{note}: " + ", ".join(f"`make {t}`" for t in targets))
     lines += [
         "",
         "## Environment",
