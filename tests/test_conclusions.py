@@ -146,13 +146,36 @@ def test_transfer_says_so_when_the_larger_size_loses_and_when_one_size_ran():
     small = ((0.70, 0.71, 0.70), (0.85, 0.86, 0.85), (0.88, 0.89, 0.88))
     large = ((0.60, 0.61, 0.60), (0.80, 0.81, 0.80), (0.82, 0.83, 0.82))
     lines = explain(_transfer({32: small, 96: large}))
-    assert "better by +18" in lines[0] and "(96 px vs 32 px" in lines[2] and "worse by -6" in lines[2]
-    assert "Classifier only, 96 px vs 32 px: worse by -5" in lines[3] and "are 3x as wide in pixels" in lines[3]
-    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[4] and "reaches the 85%" in lines[4]
+    assert "better by +18" in lines[0] and "Full fine-tuning vs classifier only at 32 px: better by +3" in lines[2]
+    assert "(96 px vs 32 px" in lines[4] and "worse by -6" in lines[4]
+    assert "Classifier only, 96 px vs 32 px: worse by -5" in lines[5] and "are 3x as wide in pixels" in lines[5]
+    assert "full fine-tuning (unfreeze at epoch 5) at 32 px (88.3" in lines[6] and "goal" not in " ".join(lines)
     same = explain(_transfer({32: small, 96: small}))
-    assert "Classifier only, 96 px vs 32 px: no measurable" in same[3] and "wide" not in same[3]
+    assert "Classifier only, 96 px vs 32 px: no measurable" in same[5] and "wide" not in same[5]
     alone = explain(_transfer({96: large}))
-    assert "Only 96 px was run" in alone[1] and "falls short of the 85% goal" in alone[2]
+    assert "Only 96 px was run" in alone[2] and "at 96 px (82.3" in alone[3]
+
+
+def test_transfer_says_tied_when_full_fine_tuning_and_classifier_only_are():
+    from lab.questions.transfer import explain
+
+    tied = ((0.70, 0.71, 0.70), (0.875, 0.87, 0.88), (0.88, 0.87, 0.875))
+    assert (
+        "Full fine-tuning vs classifier only at 32 px: tied: no measurable difference"
+        in explain(_transfer({32: tied}))[1]
+    )
+    apart = ((0.70, 0.71, 0.70), (0.80, 0.81, 0.80), (0.88, 0.89, 0.88))
+    assert "at 32 px: better by +" in explain(_transfer({32: apart}))[1]
+
+
+def test_transfer_says_the_lenet_comparison_changes_the_whole_recipe():
+    from lab.questions.finetune import FULL, HEAD, SCRATCH
+    from lab.questions.transfer import explain
+
+    result = _transfer({32: ((0.70, 0.71, 0.70), (0.85, 0.86, 0.85), (0.88, 0.89, 0.88))})
+    result.lenet = [Variant(label, _runs(0.66, 0.67, 0.66)) for label in (SCRATCH, HEAD, FULL)]
+    line = next(ln for ln in explain(result) if "starting network and its recipe" in ln)
+    assert "compares whole recipes" in line and "epochs 30 vs 12" in line
 
 
 def test_transfer_section_names_the_command_that_ran_its_sizes():
@@ -161,3 +184,132 @@ def test_transfer_section_names_the_command_that_ran_its_sizes():
     small = ((0.70,), (0.85,), (0.88,))
     assert command(_transfer({32: small})) == "`make transfer`"
     assert command(_transfer({32: small, 96: small})) == '`make transfer ARGS="--pixels 32 96"`'
+
+
+def _bn(running, initial, batch_stats):
+    from lab.questions.bn import BNResult
+
+    return BNResult("digits", 50, 0.1, 0.1, [13.7, 0.5], running, initial, [], 9, 1, batch_stats, 0.01, 0.99)
+
+
+def test_bn_inference_note_follows_the_losses():
+    from lab.questions.bn import inference_note
+
+    note = inference_note(_bn(running=0.180, initial=0.037, batch_stats=0.181))
+    assert "9 training images" in note and "1 validation image" in note
+    assert "The lag does not cost here" in note and "lower loss with the initial statistics" in note
+    reversed_note = inference_note(_bn(running=0.037, initial=0.180, batch_stats=0.010))
+    assert "The lag costs here" in reversed_note and "lower loss with the running statistics" in reversed_note
+
+
+def test_stl10_description_follows_the_classes_and_counts():
+    from lab.questions.stl10_samples import STL10Samples, describe
+
+    def subset(classes, test_per_class):
+        counts = {
+            s: dict.fromkeys(classes, n) for s, n in (("train", 400), ("validation", 100), ("test", test_per_class))
+        }
+        return STL10Samples(classes, counts)
+
+    shared = describe(subset(["airplane", "bird", "ship", "cat", "dog"], 100))
+    assert "all of these are CIFAR-10 classes too" in shared and "wild cats" in shared
+    assert "500 of the 4,000 official test images" in shared and "2.0 points" in shared
+    new = describe(subset(["monkey"], 800))
+    assert "None of them is a CIFAR-10 class" in new and "wild cats" not in new and "800 of the 800" in new
+
+
+def test_cifar10_test_set_note_follows_the_count():
+    from lab.questions.cifar10_classes import test_set_note
+
+    assert "1,000 of CIFAR-10's 10,000 test images" in test_set_note(1000) and "1.4 points" in test_set_note(1000)
+    assert test_set_note(10_000) == "The test set is CIFAR-10's official 10,000 images."
+
+
+def _bonus(before, after):
+    from lab.questions.finetune_bonus import BonusResult
+
+    probe = "linear probe, classes"
+    matrix = [[90, 10], [30, 70]]
+    return BonusResult("r", "a", "b", ["cat", "dog"], 0.03, 0.031, 0.8, 40, matrix, [], {probe: before}, {probe: after})
+
+
+def test_bonus_separability_verdict_follows_the_probes():
+    from lab.questions.finetune_bonus import probe_lines
+
+    assert "more separable after" in probe_lines(_bonus([0.60, 0.02], [0.80, 0.02]))[0]
+    assert "less separable after" in probe_lines(_bonus([0.80, 0.02], [0.60, 0.02]))[0]
+    assert "no measurable change" in probe_lines(_bonus([0.70, 0.05], [0.72, 0.05]))[0]
+
+
+def _robustness(plain_noise, augmented_noise, gains=(1.0, 1.0, 5.0)):
+    from lab.data.corruptions import CORRUPTIONS
+    from lab.questions.robustness import ModelRobustness, RobustnessResult
+
+    def model(name, clean, noise, gain, hardest="contrast"):
+        accuracy = {c: [clean - 0.1] * 5 for c in CORRUPTIONS}
+        accuracy[hardest] = [clean - 0.3] * 5
+        accuracy["gaussian noise"] = [noise] * 5
+        return ModelRobustness(name, "x", clean, accuracy, gain)
+
+    models = [
+        model("course CNN, no augmentation", 0.80, plain_noise, gains[0]),
+        model("course CNN, flip + translate", 0.82, augmented_noise, gains[1], "pixelate"),
+        model("best CNN", 0.93, 0.18, gains[2]),
+    ]
+    return RobustnessResult(models, 1000, [])
+
+
+def test_robustness_names_the_hardest_corruption_per_model_and_effects_beyond_noise():
+    from lab.questions.robustness import explain
+
+    text = " ".join(explain(_robustness(plain_noise=0.556, augmented_noise=0.469)))
+    assert "course CNN, no augmentation: gaussian noise" not in text  # its hardest is contrast (0.50 < 0.556)
+    assert "course CNN, flip + translate: gaussian noise (46.9%)" in text and "best CNN: gaussian noise (18.0%)" in text
+    assert "Per corruption, beyond that noise: pixelate -18.0; gaussian noise -8.7; contrast +22.0 points." in text
+    flipped = " ".join(explain(_robustness(plain_noise=0.469, augmented_noise=0.556)))
+    assert "gaussian noise +8.7" in flipped
+
+
+def test_noise_collapse_is_explained_only_when_the_first_layer_singles_it_out():
+    from lab.questions.robustness import noise_collapse
+
+    assert "best CNN amplifies the noise most" in noise_collapse(_robustness(0.55, 0.47, gains=(1.0, 1.1, 5.0)))[0]
+    other = noise_collapse(_robustness(0.55, 0.47, gains=(6.0, 1.1, 0.9)))[0]
+    assert "does not single out" in other and "amplifies the noise most" not in other
+
+
+def test_best_reports_accuracy_with_and_without_test_time_augmentation():
+    from lab.questions.best import BestResult, accuracy_text, headline
+
+    def best(tta, plain):
+        return BestResult("best", tta, 1000, 0.93, 13, 100.0, {}, "c", "r", [], [], [], plain, "flip_translate")
+
+    text = accuracy_text(best(0.948, 0.932))
+    assert "94.80% with test-time augmentation (TTA) and 93.20% without" in text and "TTA adds 1.6 points" in text
+    assert "TTA costs 1.0 points" in accuracy_text(best(0.93, 0.94))
+    assert headline(best(0.948, 0.932)).startswith("test 94.8% with TTA, 93.2% without")
+
+
+def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
+    from lab.questions.finetune import GRADUAL, FinetuneResult, provenance, settings_rows
+
+    record = {"source": "experiments/lenet.yaml", "epochs": 20, "val_acc": 0.73}
+    result = FinetuneResult("checkpoints/convnet_cifar10.pt", 0.729, True, 2000, [], source=record)
+    text = provenance(result)
+    assert "`experiments/lenet.yaml` for 20 epochs" in text and "72.9% CIFAR-10 test" in text
+    result.source = {"source": "experiments/lenet.yaml", "run_dir": str(tmp_path)}
+    assert "does not keep the epoch count" in provenance(result)
+    rows = dict(settings_rows())
+    assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"] and "not measured" in GRADUAL
+
+
+def test_no_share_is_rounded_to_a_whole_hundred_and_differences_say_their_uncertainty():
+    from lab.questions.compare_nets import CompareResult, NetSummary, explain
+
+    def net(params, first, acc):
+        return NetSummary(params, first, "base", acc, acc, 0.01, [], [], [])
+
+    nets = {"TwoLayerNet": net(1_578_506, 1_573_376, 0.55), "ConvNet": net(62_006, 456, 0.70)}
+    text = " ".join(explain(CompareResult(nets)))
+    assert "(99.7%)" in text and "(100%)" not in text
+    assert Difference.between(Spread.of([0.5, 0.52]), Spread.of([0.6, 0.62])).points().endswith("points (s.e.)")

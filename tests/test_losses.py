@@ -60,9 +60,11 @@ def test_training_path_does_not_use_torch_cross_entropy():
     """No attribute access such as F.cross_entropy / nn.CrossEntropyLoss / F.nll_loss in lab/."""
     banned = {"cross_entropy", "CrossEntropyLoss", "nll_loss", "NLLLoss"}
     package = Path(__file__).resolve().parent.parent / "lab"
+    reference = package / "report" / "a2.py"  # the A2 document measures agreement with PyTorch's reference
     offenders = [
         f"{path.name}:{node.lineno}"
         for path in package.rglob("*.py")
+        if path != reference
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Attribute) and node.attr in banned
     ]

@@ -304,3 +304,95 @@ def test_readme_row_of_one_question_is_redone_and_the_others_kept(smoke_results,
     text = refresh_row(readme, results, extra_question)
     changed = [(a, b) for a, b in zip(readme.splitlines(), text.splitlines(), strict=True) if a != b]
     assert len(changed) == 1 and "answer 42" in changed[0][0] and "answer 43" in changed[0][1]
+
+
+def test_documents_split_the_report_by_text_without_provenance(smoke_results, tmp_path, monkeypatch):
+    from lab.report import documents
+
+    monkeypatch.setattr(documents, "measure_pages", lambda html, out: 7)
+    paths = documents.write_documents(smoke_results, tmp_path / "docs", copy_figures=True)
+    cv1, a2 = paths["CV1.md"].read_text(), paths["A2.md"].read_text()
+    assert "## 1. CIFAR-10 classes (§2.1)" in cv1 and "Batch normalization" not in cv1  # CV1 sections only
+    assert "**7 pages** (the text allows 10)" in cv1 and paths["pages"] == 7
+    present = [ln for ln in cv1.splitlines() if not ln.startswith("**Missing:**")]
+    assert not [ln for ln in present if "make " in ln or "results/" in ln or "Made by" in ln]  # provenance: elsewhere
+    assert "Hyperparameter study" in paths["APPENDIX.md"].read_text()  # the full study table
+    assert "*Also in APPENDIX.md: Hyperparameter study, one factor changed at a time;" in cv1
+    for doc in (cv1, a2, paths["APPENDIX.md"].read_text()):
+        for rel in re.findall(r'<img src="([^"]+)"', doc):
+            assert (tmp_path / "docs" / rel).is_file(), rel
+    assert "## 1. Batch normalization in NumPy (task 1)" in a2 and "## Code: the hand-written pieces" in a2
+    reproduce = paths["REPRODUCE.md"].read_text()
+    commits = re.findall(r"^- `([0-9a-f]{12}|unknown)`", reproduce, re.M)
+    assert commits and len(commits) == len(set(commits))  # each results commit named once
+    assert "`make bn`" in reproduce and "`make architectures`" in reproduce
+    assert '<img src="figures/' in paths["CV1.html"].read_text()  # printable page, figures beside it
+
+
+def test_a2_listings_are_the_source():
+    import inspect
+
+    from lab import losses
+    from lab.models import cnn
+    from lab.numpy_bn import bn
+    from lab.report.a2 import code_part
+
+    text = "\n".join(code_part())
+    listed = [(bn, "batchnorm_backward"), (bn, "batchnorm_forward_train"), (bn, "batchnorm_forward_inference")]
+    listed += [(losses, "cross_entropy"), (losses, "log_softmax"), (cnn, "CourseCNN"), (cnn, "ConvGroup")]
+    for module, name in listed:
+        assert f"```python\n{inspect.getsource(getattr(module, name)).rstrip()}\n```" in text, name
+    errors = re.search(r"relative error .*?: dx ([\d.e+-]+), dgamma ([\d.e+-]+), dbeta ([\d.e+-]+)\.", text)
+    assert errors and all(float(e) < 1e-6 for e in errors.groups())
+    rows = [ln for ln in text.splitlines() if ln.startswith("| 0") and "typical" in ln]
+    assert len(rows) == 2 and all(float(r.split("|")[3]) < 1e-5 for r in rows)  # agrees with and without smoothing
+
+
+def test_figures_are_sized_so_their_text_prints_at_six_points_or_more(tmp_path):
+    from lab.report.documents import MIN_PRINTED_PT, TEXT_WIDTH_CM, figure_print_size, printed_width
+    from lab.viz.style import figure, save
+
+    fig, ax = figure(size=(7, 4.5))
+    ax.set_title("t", fontsize=8)
+    save(fig, tmp_path / "a.png", "a title")
+    width_in, font = figure_print_size(tmp_path / "a.png")
+    assert width_in == 7 and font == 8
+    width, smallest = printed_width(width_in, font)
+    assert smallest >= MIN_PRINTED_PT and width <= TEXT_WIDTH_CM
+    too_wide, small = printed_width(40, 8)
+    assert too_wide == TEXT_WIDTH_CM and small < MIN_PRINTED_PT  # said so in the document, not hidden
+
+
+def test_cv1_page_statement_follows_the_measurement():
+    from lab.report.documents import Printed, print_statement
+
+    assert "**9 pages**" in print_statement(9, [Printed(1, 10.0, 6.5)])
+    assert "Figures 2 fall below 6 pt" in print_statement(9, [Printed(1, 10.0, 6.5), Printed(2, 18.6, 4.0)])
+
+
+def test_publish_refuses_a_dirty_tree_and_more_than_ten_pages(tmp_path):
+    import subprocess
+
+    from lab.errors import LabError
+    from lab.report.documents import check_clean_tree, check_pages
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.email=a@b", "-c", "user.name=a"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / "code.py").write_text("x = 1\n")
+    (repo / "README.md").write_text("r\n")
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "c"], cwd=repo, check=True)
+    check_clean_tree(repo)
+    (repo / "README.md").write_text("changed by make publish\n")
+    check_clean_tree(repo)  # an output of make publish is not code
+    (repo / "code.py").write_text("x = 2\n")
+    with pytest.raises(LabError, match=r"uncommitted changes \(code.py\)"):
+        check_clean_tree(repo)
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    check_pages(10, staging)
+    with pytest.raises(LabError, match="prints on 11 A4 pages"):
+        check_pages(11, staging)
+    assert not staging.exists()

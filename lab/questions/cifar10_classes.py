@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.questions import CV1, Question, register
+from lab.questions.stats import binomial_se
 from lab.questions.training import user_layers
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import build_datamodule
@@ -75,7 +76,22 @@ def describe(f: ClassesResult) -> str:
         f"(seeded), and {sizes['test']:,} exact test images are available ({min(test_counts)}-{max(test_counts)} per "
         f"class). The training pixels have mean ({mean}) and standard deviation ({std}) per RGB channel in [0, 1] "
         f"units, the values used for normalization. The class whose images are the most blue relative to red is "
-        f"'{blue}', a hint that colour statistics alone carry some class information."
+        f"'{blue}', a hint that colour statistics alone carry some class information. {test_set_note(sizes['test'])}"
+    )
+
+
+OFFICIAL_TEST = 10_000  # CIFAR-10's official test set
+
+
+def test_set_note(n: int) -> str:
+    """What a reduced test set costs in precision (binomial standard error at 70% accuracy)."""
+    if n >= OFFICIAL_TEST:
+        return f"The test set is CIFAR-10's official {OFFICIAL_TEST:,} images."
+    se, full = binomial_se(0.7, n), binomial_se(0.7, OFFICIAL_TEST)
+    return (
+        f"The data provided holds {n:,} of CIFAR-10's {OFFICIAL_TEST:,} test images, so every test accuracy here "
+        f"carries a binomial standard error of about {100 * se:.1f} points near 70% ({100 * full:.2f} on all "
+        f"{OFFICIAL_TEST:,})."
     )
 
 

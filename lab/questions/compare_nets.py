@@ -104,7 +104,7 @@ def run(args: Namespace, out: Path) -> CompareResult:
 
 
 def draw(result: CompareResult, path: Path) -> Figure:
-    fig, axes = figure(1, 3, size=(17, 4.8))
+    fig, axes = figure(1, 3, size=(11, 3.8))
     for name, s in result.nets.items():
         epochs = [e["epoch"] + 1 for e in s.history]
         axes[0].plot(epochs, [e.get("train/loss") for e in s.history], marker="o", markersize=3, label=name)
@@ -138,7 +138,7 @@ def explain(r: CompareResult) -> list[str]:
     lines = [
         f"TwoLayerNet has {mlp.parameters:,} trainable parameters, {mlp.parameters / cnn.parameters:.0f}x ConvNet's "
         f"{cnn.parameters:,}; {mlp.first_layer_parameters:,} of them "
-        f"({mlp.first_layer_parameters / mlp.parameters:.0%}) "
+        f"({mlp.first_layer_parameters / mlp.parameters:.1%}) "
         f"sit in its first layer, which connects every one of the 3,072 pixel values to every hidden unit, while "
         f"ConvNet's C1 shares its {cnn.first_layer_parameters:,} parameters over all positions. {better} reaches "
         f"{abs(100 * gap):.1f} points more validation accuracy than {worse} ({pct(b.best_val_acc, 1)}% vs "

@@ -41,6 +41,8 @@ class FinetuneResult:
     train_images: int
     variants: list[Variant]
     figures: list[Figure] = field(default_factory=list)
+    source: dict = field(default_factory=dict)  # the starting checkpoint's record (checkpoints/convnet_cifar10.json)
+    settings: list[list[str]] = field(default_factory=list)  # (setting, value) read from the configs
 
     def variant(self, label: str) -> Variant:
         return next(v for v in self.variants if v.label == label)
@@ -94,9 +96,64 @@ def run(args: Namespace, out: Path) -> FinetuneResult:
         orders_identical=orders_agree(args.checkpoint, same_net["model"]["net"]["init_args"], 5),
         train_images=variants[0].runs[0].train_images,
         variants=variants,
+        source={k: info[k] for k in ("source", "change", "val_acc", "test_acc", "epochs", "run_dir") if k in info},
+        settings=settings_rows(),
     )
     result.figures.append(draw(result, out / "val_curves.png"))
     return result
+
+
+def settings_rows() -> list[list[str]]:
+    """The fine-tuning settings as the configs set them (experiments/stl10.yaml and its two layers)."""
+    base, full = load_layer("stl10"), load_layer("stl10_finetune")
+    optimizer = base["model"]["optimizer"]
+    schedule = base["model"].get("lr_scheduler", {})
+    data = base["data"]["init_args"]
+    unfreeze = next(c["init_args"] for c in full["trainer"]["callbacks"] if c["class_path"].endswith("FreezeUnfreeze"))
+    args = ", ".join(f"{k} {v}" for k, v in optimizer.get("init_args", {}).items())
+    steps = ", ".join(f"{k} {v}" for k, v in schedule.get("init_args", {}).items())
+    return [
+        ["optimizer", f"{optimizer['class_path'].rsplit('.', 1)[-1]} ({args})"],
+        ["schedule", f"{schedule.get('class_path', 'constant').rsplit('.', 1)[-1]} ({steps})"],
+        ["epochs, batch size", f"{base['trainer']['max_epochs']}, {data['batch_size']}"],
+        [
+            "input",
+            f"{data['image_size']} x {data['image_size']} px, augmentation "
+            + ", ".join(f"{k} {v}" for k, v in data.get("augment", {}).items()),
+        ],
+        ["classifier only", "the new 5-way classifier at the optimizer's rate; the body frozen throughout"],
+        [
+            "full fine-tuning",
+            f"the classifier alone for {unfreeze['unfreeze_at_epoch']} epochs, then the whole body "
+            f"unfrozen at {unfreeze.get('lr_factor', 1):g} x the classifier's rate",
+        ],
+    ]
+
+
+def pretrain_epochs(record: dict) -> int | None:
+    """Epochs the starting ConvNet trained for: its record's, else its run folder's config (if still there)."""
+    if "epochs" in record:
+        return record["epochs"]
+    config = Path(record.get("run_dir", "-")) / "config.yaml"
+    if config.is_file():
+        import yaml
+
+        return yaml.safe_load(config.read_text()).get("trainer", {}).get("max_epochs")
+    return None
+
+
+def provenance(r: FinetuneResult) -> str:
+    """Where the starting ConvNet comes from, from its record."""
+    epochs = pretrain_epochs(r.source)
+    change = r.source.get("change") or {}
+    changed = (" with " + ", ".join(f"{k} = {v}" for k, v in change.items())) if change else ""
+    return (
+        f"The starting ConvNet (`{Path(r.checkpoint).name}`, made by `make cifar10-convnet`) is LeNet-5 trained on "
+        f"CIFAR-10 with `{r.source.get('source', 'an unrecorded config')}`{changed} "
+        + (f"for {epochs} epochs " if epochs else "(its record does not keep the epoch count) ")
+        + f"(the base config of §2.4, not its final configuration): {100 * r.checkpoint_test_acc:.1f}% CIFAR-10 test "
+        "accuracy" + (f", {100 * r.source['val_acc']:.1f}% validation." if "val_acc" in r.source else ".")
+    )
 
 
 def draw(result: FinetuneResult, path: Path) -> Figure:
@@ -114,8 +171,12 @@ def draw(result: FinetuneResult, path: Path) -> Figure:
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend()
-    return save(fig, path, "STL-10 (5 classes, 32x32): validation accuracy, one line per seed",
-                "Validation accuracy (%) per epoch of every run.")  # fmt: skip
+    return save(
+        fig,
+        path,
+        "STL-10 (5 classes, 32x32): validation accuracy, one line per seed",
+        "Validation accuracy (%) per epoch of every run; seed 0 solid, the other seeds faded in the same colour.",
+    )
 
 
 def explain(r: FinetuneResult) -> list[str]:
@@ -147,6 +208,14 @@ def explain(r: FinetuneResult) -> list[str]:
     return lines
 
 
+GRADUAL = (
+    "Gradual unfreezing: while the new classifier is still random, its large early gradients would flow into the "
+    "pretrained filters and disturb them; training it alone first, then the body at a tenth of the rate, keeps "
+    "the CIFAR-10 features while the body adapts. Unfreezing everything at once was not run, so its difference "
+    "from gradual unfreezing is not measured here."
+)
+
+
 def render(r: FinetuneResult, folder: Path) -> list:
     n_test = r.variants[0].runs[0].test_images
     rows = [
@@ -170,6 +239,11 @@ def render(r: FinetuneResult, folder: Path) -> list:
             "checkpoint). Three settings share the split, budget and seeds."
         ),
         Text("\n".join(explain(r))),
+        *([Text(provenance(r))] if r.source else []),
+        *([Table("Fine-tuning settings", markdown_table(["setting", "value"], r.settings, "ll"),
+                 "Shared by the three settings unless the row says otherwise (experiments/stl10.yaml, "
+                 "stl10_head.yaml, stl10_finetune.yaml).")] if r.settings else []),
+        Text(GRADUAL),
         Table("Fine-tuning on the STL-10 subset", markdown_table(header, rows, "lrrrrr"),
                f"Test accuracy on {n_test} STL-10 test images, mean ± std over seeds, and the binomial standard error "
                "of one run's test accuracy."),

@@ -35,6 +35,7 @@ class LrCurvesResult:
     rates: list[RateRun]
     val_images: int
     figures: list[Figure] = field(default_factory=list)
+    layers: list[dict] = field(default_factory=list)  # the course CNN (A2 task 2a), read by a forward pass
 
 
 QUESTION = register(Question(
@@ -52,7 +53,30 @@ def run(args: Namespace, out: Path) -> LrCurvesResult:
     curves = plot_curves({f"lr = {r.lr:g}": r.run.history for r in rates}, out / "curves.png",
                          "Course CNN (Adam) at three learning rates")  # fmt: skip
     curves.label = "A2 Figure 2"
-    return LrCurvesResult(rates, rates[0].run.val_images, [curves])
+    return LrCurvesResult(rates, rates[0].run.val_images, [curves], course_cnn_layers())
+
+
+def course_cnn_layers() -> list[dict]:
+    """The layer table of experiments/course_cnn.yaml's network (task 2a's CNN, used here first)."""
+    from lab.config import load_layer
+    from lab.models import CourseCNN
+    from lab.viz.layers import layer_table
+
+    options = load_layer("course_cnn")["model"]["net"].get("init_args", {})
+    return layer_table(CourseCNN(**options), (3, 32, 32))
+
+
+def layers_table(layers: list[dict]) -> Table:
+    rows = [[x["layer"], x["type"], " x ".join(map(str, x["output_shape"])), f"{x['parameters']:,}"] for x in layers]
+    rows.append(["**total**", "", "", f"**{sum(x['parameters'] for x in layers):,}**"])
+    convs = sum(x["type"] == "Conv2d" for x in layers)
+    return Table(
+        "The course CNN (task 2a): layers for a 3 x 32 x 32 input",
+        markdown_table(["layer", "type", "output shape", "trainable parameters"], rows, "lllr"),
+        f"experiments/course_cnn.yaml's lab.models.CourseCNN: {convs} 3x3 convolutions, each followed by BatchNorm "
+        "and GELU, max pooling after the first convolution of each group, global max pooling and one linear layer; "
+        "trained with Adam and the hand-written cross-entropy. Read by a forward pass.",
+    )
 
 
 def explain(r: LrCurvesResult) -> str:
@@ -99,7 +123,8 @@ def render(r: LrCurvesResult, folder: Path) -> list:
         "accuracy on 5,000 un-augmented training images in eval mode; the test accuracy of the best checkpoint."
     )
     table = Table("Course CNN after training at three learning rates", markdown_table(header, rows), caption)
-    return [Text(explain(r)), table, *placed(r.figures, folder)]
+    course = [layers_table(r.layers)] if r.layers else []
+    return [*course, Text(explain(r)), table, *placed(r.figures, folder)]
 
 
 def headline(r: LrCurvesResult) -> str:

@@ -62,8 +62,8 @@ class Difference:
         return self.se > 0 and abs(self.delta) > 2 * self.se
 
     def points(self) -> str:
-        """'+2.30 ± 0.80 points' (one standard error), or the delta alone when no spread was measured."""
-        return f"{100 * self.delta:+.2f}" + (f" ± {100 * self.se:.2f}" if self.se > 0 else "") + " points"
+        """'+2.30 ± 0.80 points (s.e.)' (± one standard error), or the delta alone when no spread was measured."""
+        return f"{100 * self.delta:+.2f}" + (f" ± {100 * self.se:.2f} points (s.e.)" if self.se > 0 else " points")
 
     def verdict(self) -> str:
         """The difference in words: a measured gain or loss, or no measurable effect."""

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.questions import CV1, Question, register
+from lab.questions.stats import binomial_se
 from lab.questions.training import user_layers
-from lab.report.blocks import Figure, Table, markdown_table, placed
+from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import build_datamodule
 from lab.viz.samples import sample_grid
 
@@ -48,12 +49,52 @@ def run(args: Namespace, out: Path) -> STL10Samples:
     return STL10Samples(list(dm.classes), counts, figures)
 
 
+OFFICIAL_TRAIN, OFFICIAL_TEST = 500, 800  # STL-10's labelled images per class (Coates, Lee & Ng, 2011)
+
+
+def describe(r: STL10Samples) -> str:
+    """STL-10, the subset used here and what its overlap with CIFAR-10 does to transfer, from the counts."""
+    from lab.data.cifar10 import CLASSES as CIFAR10
+
+    shared = [c for c in r.classes if c in CIFAR10]
+    test = sum(r.counts["test"].values())
+    official = OFFICIAL_TEST * len(r.classes)
+    text = (
+        "STL-10 (Coates, Lee & Ng, 2011; https://cs.stanford.edu/~acoates/stl10/) holds 96 x 96 px colour images "
+        f"from ImageNet in 10 classes, {OFFICIAL_TRAIN} labelled training and {OFFICIAL_TEST} test images per class "
+        f"(plus 100,000 unlabelled ones). Fine-tuning uses {len(r.classes)} of its classes ({', '.join(r.classes)}). "
+    )
+    if len(shared) == len(r.classes):
+        text += (
+            'The text speaks of "different object classes", but all of these are CIFAR-10 classes too: the '
+            "transfer measured here is to new images of known classes (another source, 3x the resolution, "
+            "downsized to 32 px), an easier task than transfer to unseen classes, so its gain over training from "
+            "scratch is an upper estimate for that case. "
+        )
+    elif shared:
+        text += f"{len(shared)} of them ({', '.join(shared)}) are CIFAR-10 classes too; the others are new. "
+    else:
+        text += "None of them is a CIFAR-10 class: the transfer is to unseen classes. "
+    if "cat" in r.classes:
+        text += "STL-10's 'cat' images, drawn from ImageNet, include wild cats, which CIFAR-10's cats rarely are. "
+    se, full = binomial_se(0.7, test), binomial_se(0.7, official)
+    return text + (
+        f"The data provided holds {test:,} of the {official:,} official test images of these classes, so a test "
+        f"accuracy near 70% carries a binomial standard error of about {100 * se:.1f} points ({100 * full:.1f} on "
+        f"all {official:,})."
+    )
+
+
 def render(r: STL10Samples, folder: Path) -> list:
     rows = [[c, *(r.counts[s][c] for s in ("train", "validation", "test"))] for c in r.classes]
     caption = (f"The {len(r.classes)} classes of the data provided (../shared/data holds these five of STL-10's ten), "
                "relabelled 0-4 in this order; seeded train/validation split of the training images.")  # fmt: skip
     table = markdown_table(["class", "train", "validation", "test"], rows)
-    return [Table("STL-10 subset: images per class and split", table, caption), *placed(r.figures, folder)]
+    return [
+        Text(describe(r)),
+        Table("STL-10 subset: images per class and split", table, caption),
+        *placed(r.figures, folder),
+    ]
 
 
 def headline(r: STL10Samples) -> str:

@@ -32,7 +32,6 @@ from lab.viz.style import figure, save
 
 RESOLUTIONS = (32, 96)  # px: the coursework's size, STL-10's own
 SETTINGS = {SCRATCH: "stl10_strong_scratch", HEAD: "stl10_head", FULL: "stl10_finetune"}
-GOAL = 0.85  # the issue's bar for the 500 STL-10 test images
 
 
 @dataclass
@@ -129,7 +128,6 @@ def draw(r: TransferResult, path: Path) -> Figure:
         spreads = [next(v for v in variants if v.label == label).test for _, variants in groups]
         ax.bar([g + (i - 1) * width for g in range(len(groups))], [100 * s.mean for s in spreads], width,
                yerr=[100 * s.std for s in spreads], capsize=3, label=label)  # fmt: skip
-    ax.axhline(100 * GOAL, color="0.3", linestyle="--", linewidth=1, label=f"goal {100 * GOAL:.0f}%")
     ax.set_xticks(range(len(groups)), [name for name, _ in groups])
     ax.set(xlabel="starting network and input size", ylabel="test accuracy (%)", ylim=(0, 100))
     ax.grid(axis="y", alpha=0.3)
@@ -143,10 +141,17 @@ def explain(r: TransferResult) -> list[str]:
     lines = [f"- Full fine-tuning vs from scratch at {res.pixels} px: "
              f"{Difference.between(res.variant(SCRATCH).test, res.variant(FULL).test).verdict()}."
              for res in r.resolutions]  # fmt: skip
+    lines += [
+        f"- Full fine-tuning vs classifier only at {res.pixels} px: "
+        f"{tie(Difference.between(res.variant(HEAD).test, res.variant(FULL).test))}."
+        for res in r.resolutions
+    ]
     if r.lenet:
         lenet_full = next(v for v in r.lenet if v.label == FULL).test
-        lines.append(f"- The starting network (best CNN vs LeNet-5, both fully fine-tuned at 32 px): "
-                     f"{Difference.between(lenet_full, small.variant(FULL).test).verdict()}.")  # fmt: skip
+        lines.append(
+            f"- The starting network and its recipe (best CNN vs LeNet-5, both fully fine-tuned at 32 px): "
+            f"{Difference.between(lenet_full, small.variant(FULL).test).verdict()}. {recipe_note()}"
+        )
     if large is not small:
         gain = Difference.between(small.variant(FULL).test, large.variant(FULL).test)
         lines.append(f"- The resolution ({large.pixels} px vs {small.pixels} px, best CNN fully fine-tuned): "
@@ -156,10 +161,46 @@ def explain(r: TransferResult) -> list[str]:
         lines.append(f'- Only {small.pixels} px was run (`make transfer ARGS="--pixels 32 96"` runs both sizes).')
     best = max((v for res in r.resolutions for v in res.variants), key=lambda v: v.test.mean)
     where = next(res.pixels for res in r.resolutions if best in res.variants)
-    reached = "reaches" if best.test.mean >= GOAL else "falls short of"
-    lines.append(f"- The best setting, {best.label} at {where} px ({best.test.pct()}%), {reached} the "
-                 f"{100 * GOAL:.0f}% goal.")  # fmt: skip
+    lines.append(f"- The highest mean: {best.label} at {where} px ({best.test.pct()}%, mean ± std over seeds).")
     return lines
+
+
+def tie(difference: Difference) -> str:
+    """A verdict that says "tied" when the two settings cannot be told apart."""
+    verdict = difference.verdict()
+    return verdict.replace("no measurable effect", "tied: no measurable difference", 1)
+
+
+def recipe_note() -> str:
+    """What besides the starting network differs between make finetune's runs and these (read from the configs)."""
+    from lab.config import compose
+
+    lenet, strong = compose(["stl10"]), compose(["stl10", "stl10_strong"])
+
+    def get(config: dict, *keys, default=None):
+        for key in keys:
+            config = config.get(key, {}) if isinstance(config, dict) else {}
+        return config if config != {} else default
+
+    items = {
+        "epochs": ("trainer", "max_epochs"),
+        "learning rate": ("model", "optimizer", "init_args", "lr"),
+        "label smoothing": ("model", "label_smoothing"),
+        "batch size": ("data", "init_args", "batch_size"),
+        "schedule step": ("model", "lr_scheduler", "init_args", "step_size"),
+    }
+    differ = [
+        f"{name} {get(lenet, *keys, default=0)} vs {get(strong, *keys, default=0)}"
+        for name, keys in items.items()
+        if get(lenet, *keys, default=0) != get(strong, *keys, default=0)
+    ]
+    if not differ:
+        return "Only the starting network differs."
+    return (
+        "This compares whole recipes, not the start alone: besides the network, LeNet-5's runs and these differ "
+        f"in {', '.join(differ)} (experiments/stl10.yaml vs stl10_strong.yaml); a control that changes only the "
+        "starting network was not run."
+    )
 
 
 def scale_mismatch(small: Resolution, large: Resolution) -> list[str]:

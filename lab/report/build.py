@@ -130,7 +130,7 @@ def cache_note(folder: Path | None) -> str:
 def section_markdown(i: int, section: Section, numbering: Numbering, appendix: list) -> list[str]:
     """The section's Markdown; its appendix tables are collected in ``appendix`` (numbered after the body)."""
     q = section.question
-    where = f"`{os.path.relpath(section.folder, numbering.out_dir)}`" if section.folder else "missing"
+    where = f"`{q.name}/{section.folder.name}`" if section.folder else "missing"  # a name: results/ is not shipped
     lines = [
         f'<a id="s{i}"></a>',
         f"## {i}. {q.title} ({q.source})",
@@ -238,6 +238,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--copy-figures", action="store_true", help="copy the figures next to the report (publishing)")
     args = parser.parse_args(argv)
     md, page, missing = write_report(args.results, args.out, args.copy_figures)
+    from lab.report.documents import write_documents
+    from lab.report.pages import browser
+
+    documents = write_documents(args.results, args.out or args.results, args.copy_figures, measure=bool(browser()))
+    console.info(
+        f"[report] {', '.join(n for n in documents if n != 'pages')} in {md.parent}; CV1 prints on "
+        f"{documents['pages']} A4 pages"
+    )
     console.info(f"[report] {md}\n[report] {page} ({page.stat().st_size / 1e6:.1f} MB, figures embedded)")
     console.info(
         f"[report] {len(questions())} sections, {missing} missing result(s)" + (": see its end" if missing else "")

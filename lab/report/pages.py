@@ -1,4 +1,4 @@
-"""``make report-pages``: how many A4 pages the CV1 part's main body takes when printed (the text
+"""``make report-pages``: how many A4 pages the CV1 report (CV1.md) takes when printed (the text
 allows 10), measured by printing it to PDF with a headless Chromium.
 
     python -m lab.report.pages [--results DIR] [--limit 10]
@@ -18,7 +18,7 @@ from lab import console
 from lab.errors import LabError
 from lab.questions import CV1, questions
 from lab.questions.results import default_root
-from lab.report.build import build_section, to_html, to_markdown
+from lab.report.build import build_section
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -28,23 +28,26 @@ def count_pdf_pages(data: bytes) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![a-z])", data))
 
 
+def browser() -> str | None:
+    return next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
+
+
 def print_to_pdf(html: Path, pdf: Path) -> None:
-    browser = next((shutil.which(b) for b in BROWSERS if shutil.which(b)), None)
-    if browser is None:
+    found = browser()
+    if found is None:
         raise LabError("no Chromium found to print the report; install it (Debian: apt-get install chromium).")
-    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+    subprocess.run([found, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
                     f"--print-to-pdf={pdf}", html.as_uri()], check=True, capture_output=True, timeout=120)  # fmt: skip
 
 
 def cv1_pages(results: Path) -> int:
-    """A4 pages of the CV1 sections as the report prints them, appendix (full study tables) excluded."""
+    """A4 pages of the CV1 report (CV1.md as lab.report.documents prints it; its appendix is a separate file)."""
+    from lab.report.documents import PAGE_LIMIT, cv1_document, html_page, measure_pages
+
     sections = [build_section(q, results) for q in questions() if q.text == CV1]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        html = out / "cv1.html"
-        html.write_text(to_html(to_markdown(sections, out, copy_figures=True, appendix=False), out))
-        print_to_pdf(html, out / "cv1.pdf")
-        return count_pdf_pages((out / "cv1.pdf").read_bytes())
+        return measure_pages(html_page(cv1_document(sections, out, True, PAGE_LIMIT).markdown, "CV1"), out)
 
 
 def main(argv: list[str] | None = None) -> None:

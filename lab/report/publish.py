@@ -25,6 +25,7 @@ from lab.paths import REPO_ROOT
 from lab.questions import Question, questions
 from lab.questions.results import default_root
 from lab.report.build import Numbering, build_section, section_markdown, write_report
+from lab.report.documents import check_clean_tree, check_pages, write_documents
 from lab.report.readme import check_complete, refresh, refresh_row, section_number
 
 LIMIT = 5 * 1024 * 1024
@@ -49,7 +50,8 @@ def publish(results: Path, target: Path) -> tuple[Path, int]:
     shutil.rmtree(staging, ignore_errors=True)
     md, page, missing = write_report(results, staging, copy_figures=True)
     page.unlink()  # the self-contained HTML repeats every figure: the repository keeps the Markdown only
-    for figure in staging.rglob("*.png"):
+    check_pages(write_documents(results, staging, copy_figures=True)["pages"], staging)
+    for figure in (staging / "figures").rglob("*.png"):  # a2/'s Lenna files ship as they were made
         compact_png(figure)
     made = f"Published by `make publish` from results made at commit(s) {', '.join(c[:12] for c in commits)}; built"
     md.write_text(md.read_text().replace("Built by `make report`", f"{made} by `make report`", 1))
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--section", default=None, help="republish only this question's section (e.g. transfer)")
     args = parser.parse_args(argv)
     with console.user_errors():
+        check_clean_tree(REPO_ROOT)
         question = None if args.section is None else find_question(args.section)
         if question is None:
             md, size = publish(args.results, args.to)

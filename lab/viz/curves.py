@@ -25,7 +25,7 @@ def plot_curves(runs: dict[str, list[dict[str, float]]], path: Path, title: str,
     un-augmented images in eval mode (train_eval/acc), that is the training accuracy shown."""
     eval_train = any("train_eval/acc" in e for epochs in runs.values() for e in epochs)
     panels = [EVAL_TRAIN if eval_train and key == "train/acc" else (key, name, unit) for key, name, unit in PANELS]
-    fig, axes = figure(2, 2, size=(11, 7.5))
+    fig, axes = figure(2, 2, size=(9.5, 6.5))
     for ax, (key, name, unit) in zip(axes.flat, panels):
         scale = 100 if key.endswith("acc") else 1
         for label, epochs in runs.items():
@@ -37,6 +37,6 @@ def plot_curves(runs: dict[str, list[dict[str, float]]], path: Path, title: str,
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
+            ax.legend(fontsize=9)
     caption = caption or "Loss (nats) and top-1 accuracy (%) per epoch, training and validation."
     return save(fig, path, title, caption)

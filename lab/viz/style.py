@@ -10,6 +10,7 @@ from lab.report.blocks import Figure
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 
 
 def figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 4.5), **kw):
@@ -17,11 +18,18 @@ def figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 4.5),
     return fig, axes
 
 
+def print_metadata(fig) -> dict[str, str]:
+    """The figure's width (inches) and its smallest text (points), kept in the PNG: the documents size each
+    figure on the printed page so that no text prints below 6 pt (lab/report/documents.py)."""
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return {"lab-width-in": f"{fig.get_figwidth():.3f}", "lab-min-font-pt": f"{min(sizes, default=10.0):.2f}"}
+
+
 def save(fig, path: Path, title: str, caption: str = "", label: str = "") -> Figure:
     """Give the figure its title, lay it out and write a readable PNG (120 dpi). Returns the report's
     figure block: the file's name, the title and a caption (where the figure is drawn, it is described)."""
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, metadata=print_metadata(fig))
     plt.close(fig)
     return Figure(Path(path.name), title, caption, label)
