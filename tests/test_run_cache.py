@@ -120,3 +120,28 @@ def test_a_question_rerun_from_cached_runs_gives_the_same_result_json(question_a
     assert (record["runs_trained"], record["runs_reused"]) == (0, 2)
     assert json.loads((first / "run.json").read_text())["runs_trained"] == 2
     assert "2 reused from earlier identical runs" in capsys.readouterr().out
+
+
+def _answer(results, name: str, trained: int, reused: int) -> None:
+    folder = results / name / "20260101-000000"
+    folder.mkdir(parents=True)
+    info = {"quick": True, "configs": ["experiments/quick.yaml"], "seconds": 10.0, "workers": 2,
+            "runs_trained": trained, "runs_reused": reused}  # fmt: skip
+    (folder / "run.json").write_text(json.dumps(info))
+    (results / name / "latest").symlink_to(folder.name)
+
+
+@pytest.mark.parametrize("trained, section", [(1, "make_all_quick"), (0, "make_all_quick_rebuilt")])
+def test_make_all_records_runs_trained_and_reused_and_a_rebuild_apart(tmp_path, monkeypatch, trained, section):
+    import lab.bench_results
+    from lab.questions.__main__ import record_wall_times
+
+    monkeypatch.setattr(lab.bench_results, "RESULTS", tmp_path / "results.md")
+    for q in questions():
+        _answer(tmp_path / "results", q.name, trained, 2)
+    record_wall_times(Namespace(results=tmp_path / "results", quick=True, seeds=1))
+    text = (tmp_path / "results.md").read_text()
+    count = len(questions())
+    assert f"<!-- bench:{section} -->" in text and text.count("<!-- bench:") == 1
+    assert f"| **{trained * count}** | **{2 * count}** |" in text
+    assert ("rebuilt from cached runs" in text) == (trained == 0)

@@ -71,20 +71,22 @@ def record_wall_times(args: argparse.Namespace) -> None:
         for t, i in infos.items()
     )
     trained, reused = (sum(i.get(k, 0) for i in infos.values()) for k in ("runs_trained", "runs_reused"))
-    quick = " QUICK=1" if args.quick else ""
+    rebuilt = trained == 0 and reused > 0  # FORCE=1 after a full make: every run came from the run cache
+    quick = (" QUICK=1" if args.quick else "") + (" FORCE=1" if rebuilt else "")
+    what = "every answer rebuilt from cached runs" if rebuilt else "wall time per question"
     header = (
         "| question | wall time (s) | (min) | workers | runs trained | runs reused |\n"
         "| --- | ---: | ---: | ---: | ---: | ---: |"
     )
     body = (
-        f"## `make all{quick}`: wall time per question\n\n`make all{quick}` (`python -m lab.questions all`; each "
+        f"## `make all{quick}`: {what}\n\n`make all{quick}` (`python -m lab.questions all`; each "
         f"question's time from its results' run.json), {args.seeds} seed(s) per compared setting — "
         f"{environment()}.\n\n{header}\n{rows}\n"
         f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** | | **{trained}** | **{reused}** |\n"
         "\nRuns reused: a training run whose identity (resolved config, seed, training code, data) had already "
         "finished, taken from the run cache (lab/run_cache.py) instead of trained again.\n"
     )
-    write_section("make_all_quick" if args.quick else "make_all", body)
+    write_section(("make_all_quick" if args.quick else "make_all") + ("_rebuilt" if rebuilt else ""), body)
 
 
 def main(argv: list[str] | None = None) -> None:
