@@ -60,6 +60,10 @@ def test_finetune_says_so_when_transfer_loses_to_scratch():
     won = explain(_finetune(scratch=(0.65, 0.66, 0.65), head=(0.70, 0.70, 0.71), full=(0.75, 0.76, 0.75)))
     assert won[0].startswith("- Full fine-tuning vs from scratch: better by")
     assert any("Why transfer helps here" in line and "2,000 training images" in line for line in won)
+    tied = explain(_finetune(scratch=(0.70, 0.66, 0.74), head=(0.70, 0.70, 0.71), full=(0.71, 0.67, 0.75)))
+    assert any("no measurable gain over training from scratch" in line for line in tied)
+    one_seed = explain(_finetune(scratch=(0.35,), head=(0.70,), full=(0.70,)))  # +35 points, but one seed
+    assert not any("no measurable gain" in line for line in one_seed) and "no verdict" in one_seed[0]
 
 
 def _augment(gaps_without, gaps_with):

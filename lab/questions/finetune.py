@@ -192,7 +192,7 @@ def explain(r: FinetuneResult) -> list[str]:
             f"CIFAR-10 classes too, so the CIFAR-10 features already separate them, while {r.train_images:,} "
             "training images are few for learning 62,000 weights from scratch."
         )
-    elif not full.measurable:
+    elif full.se > 0 and not full.measurable:  # one seed measures no spread: no verdict either way
         lines.append("- Here transfer shows no measurable gain over training from scratch with these budgets.")
     head_vs_full = r.difference(HEAD, FULL)
     if head_vs_full.measurable:
