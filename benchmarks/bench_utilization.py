@@ -97,11 +97,13 @@ def measure(args: argparse.Namespace, precision: str) -> tuple[dict[str, int], d
 def report(args: argparse.Namespace, precision: str, flops: dict[str, int], gflops: dict[str, list[float]]) -> str:
     peak_name = next(iter(gflops))
     peak = statistics.median(gflops[peak_name])
-    rows = []
+    rows, shares = [], []
     for name, values in gflops.items():
         share = statistics.median(values) / peak
         spread = f"{min(values):.0f}-{max(values):.0f}"
         rows.append(f"| {name} | {flops[name] / 1e9:.2f} | {statistics.median(values):.0f} | {spread} | {share:.0%} |")
+        if name != peak_name:
+            shares.append(f"{name.split(' (')[0]} {statistics.median(values):.0f} GFLOP/s = {share:.0%}")
     return f"""## Utilization: achieved GFLOP/s of a training step against the device's matmul peak ({args.device})
 
 `python -m benchmarks.bench_utilization --device {args.device} --steps {args.steps} --repeats {args.repeats}`
@@ -113,6 +115,8 @@ backward) from `torch.utils.flop_counter` (matmuls and convolutions only); GFLOP
 | work | GFLOP per step | GFLOP/s (median) | repeats (min-max) | of peak |
 | --- | ---: | ---: | --- | ---: |
 {chr(10).join(rows)}
+
+**Training step against the {peak:.0f} GFLOP/s {precision} matmul peak: {"; ".join(shares)}**
 """
 
 
