@@ -98,12 +98,13 @@ def _one_line(stream: str) -> str:
     return lines[0]
 
 
-def test_an_unknown_question_is_one_line_listing_the_valid_ones():
-    completed = subprocess.run(
-        [sys.executable, "-m", "lab.questions", "nosuch"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
-    line = _one_line(completed.stderr)
-    assert completed.returncode == 2 and "nosuch" in line
+def test_an_unknown_question_is_one_line_listing_the_valid_ones(capsys):
+    from lab.questions.__main__ import main
+
+    with pytest.raises(SystemExit) as stopped:  # in this process: the command's own code path, no start-up
+        main(["nosuch"])
+    line = _one_line(capsys.readouterr().err)
+    assert stopped.value.code == 2 and "nosuch" in line
     assert all(name in line for name in ("lr-curves", "finetune-bonus", "list", "all"))
 
 
