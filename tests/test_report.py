@@ -314,6 +314,7 @@ def test_documents_split_the_report_by_text_without_provenance(smoke_results, tm
     cv1, a2 = paths["CV1.md"].read_text(), paths["A2.md"].read_text()
     assert "## 1. CIFAR-10 classes (§2.1)" in cv1 and "Batch normalization" not in cv1  # CV1 sections only
     assert "**7 pages** (the text allows 10)" in cv1 and paths["pages"] == 7
+    assert "Draft from SMOKE runs" in cv1 and "Draft from SMOKE runs" in a2  # a draft says it is one
     present = [ln for ln in cv1.splitlines() if not ln.startswith("**Missing:**")]
     assert not [ln for ln in present if "make " in ln or "results/" in ln or "Made by" in ln]  # provenance: elsewhere
     assert "Hyperparameter study" in paths["APPENDIX.md"].read_text()  # the full study table
@@ -396,3 +397,18 @@ def test_publish_refuses_a_dirty_tree_and_more_than_ten_pages(tmp_path):
     with pytest.raises(LabError, match="prints on 11 A4 pages"):
         check_pages(11, staging)
     assert not staging.exists()
+
+
+def test_a2_ships_lenna_as_given_and_both_augmented_versions(tmp_path):
+    from lab.questions.augment import LENNA_FILES
+    from lab.questions.results import point_latest
+    from lab.report.documents import a2_files
+
+    answer = tmp_path / "results" / "augment" / "20260101-000000"
+    answer.mkdir(parents=True)
+    for name in LENNA_FILES:
+        (answer / name).write_bytes(name.encode())
+    point_latest(answer)
+    text = " ".join(a2_files(tmp_path / "results", tmp_path / "docs"))
+    for name in LENNA_FILES:
+        assert (tmp_path / "docs" / "a2" / name).read_bytes() == name.encode() and f"(a2/{name})" in text

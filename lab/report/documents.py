@@ -127,10 +127,24 @@ def is_supporting(section: Section, block: Block) -> bool:
     return isinstance(block, Figure) and block.path.name in SUPPORTING.get(section.question.name, set())
 
 
+def budget_line(folder: Path | None) -> list[str]:
+    """A bold line under a section whose answer was made with reduced budgets (QUICK=1) or tiny runs (SMOKE=1):
+    a reader of a draft document must not take its numbers for the full answer."""
+    info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else {}
+    configs = info.get("configs", [])
+    if any("smoke.yaml" in c for c in configs):
+        return ["**Draft from SMOKE runs (a few batches each): these numbers say nothing about the question.**", ""]
+    if info.get("quick"):
+        return ["**Draft with reduced budgets (QUICK=1: one seed, 2 epochs, 20,000 CIFAR-10 training images): "
+                "these numbers are not the full answer.**", ""]  # fmt: skip
+    return []
+
+
 def section_body(i: int, section: Section, numbered: Numbered, appendix: list) -> list[str]:
     """A section without build provenance (that is REPRODUCE.md's); supporting blocks go to ``appendix``."""
     q = section.question
     lines = [f'<a id="{q.name}"></a>', f"## {i}. {q.title} ({q.number})", "", f"*Question.* {q.asks}", ""]
+    lines += budget_line(section.folder)
     supporting = []
     for block in section.blocks:
         if is_supporting(section, block):
@@ -292,20 +306,21 @@ def measure_pages(html: str, out_dir: Path) -> int:
 
 
 def a2_files(results: Path, out_dir: Path) -> list[str]:
-    """Lenna_aug1.png and Lenna_aug2.png (the augmented images A2 asks to submit) next to A2.md, under a2/; the
-    original Lenna.png is the input, in the data folder."""
+    """Lenna_aug1.png and Lenna_aug2.png (the augmented images A2 asks to submit) next to A2.md, under a2/, with
+    the original Lenna.png they were made from."""
     from lab.questions.augment import LENNA_FILES
     from lab.questions.results import latest
 
     folder = latest("augment", results)
     shipped = []
-    for name in LENNA_FILES[1:]:
+    for name in LENNA_FILES:
         if folder is not None and (folder / name).is_file():
             (out_dir / "a2").mkdir(parents=True, exist_ok=True)
             shutil.copyfile(folder / name, out_dir / "a2" / name)
             shipped.append(f"[{name}](a2/{name})")
     what = ", ".join(shipped) if shipped else "none yet (`make augment` writes them)"
-    return ["## Files A2 asks for", "", f"Lenna with position and with colour augmentation, full size: {what}.", ""]
+    sentence = f"Lenna as given, with position and with colour augmentation, full size: {what}."
+    return ["## Files A2 asks for", "", sentence, ""]
 
 
 def benchmarks_part() -> list[str]:
