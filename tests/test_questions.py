@@ -164,6 +164,12 @@ def test_cifar10_classes_grid_and_counts(question_args):
     assert facts["image_shape"] == [3, 32, 32] and len(facts["classes"]) == 10
     per_split = {s: sum(c[s] for c in facts["per_class"].values()) for s in ("train", "validation", "test")}
     assert per_split == facts["split_sizes"] == {"train": 180, "validation": 20, "test": 40}
+    from lab.questions.cifar10_classes import ClassesResult, describe
+    from lab.questions.results import load
+
+    assert "Here 200 of CIFAR-10's 50,000 training images are used, split into 180" in describe(
+        load(ClassesResult, out)
+    )
     assert (out / "classes.png").stat().st_size > 20_000
 
 

@@ -20,6 +20,7 @@ from lab.train import build_datamodule
 from lab.viz.samples import sample_grid
 
 VEHICLES = {"airplane", "automobile", "ship", "truck"}
+OFFICIAL_TRAIN_IMAGES = 50_000  # CIFAR-10's official training set
 
 
 @dataclass
@@ -58,6 +59,15 @@ def facts(dm) -> ClassesResult:
     )
 
 
+def split_sentence(sizes: dict[str, int]) -> str:
+    """How many of CIFAR-10's training images were used and how they were split (a reduced budget uses fewer)."""
+    used = sizes["train"] + sizes["validation"]
+    split = f"split into {sizes['train']:,} for training and {sizes['validation']:,} for validation (seeded), and"
+    if used < OFFICIAL_TRAIN_IMAGES:
+        return f"Here {used:,} of CIFAR-10's {OFFICIAL_TRAIN_IMAGES:,} training images are used, {split}"
+    return f"Here the {used:,} training images are {split}"
+
+
 def describe(f: ClassesResult) -> str:
     vehicles = [c for c in f.classes if c in VEHICLES]
     animals = [c for c in f.classes if c not in VEHICLES]
@@ -71,9 +81,8 @@ def describe(f: ClassesResult) -> str:
         f"CIFAR-10 holds small colour photographs of {len(f.classes)} mutually exclusive classes: "
         f"{len(vehicles)} vehicles ({', '.join(vehicles)}) and {len(animals)} animals ({', '.join(animals)}). "
         f"Each image is {h} x {w} pixels with {c} colour channels (uint8, 0-255), one object roughly centred, "
-        f"seen from varied viewpoints, scales and backgrounds. Here the {sizes['train'] + sizes['validation']:,} "
-        f"training images are split into {sizes['train']:,} for training and {sizes['validation']:,} for validation "
-        f"(seeded), and {sizes['test']:,} exact test images are available ({min(test_counts)}-{max(test_counts)} per "
+        f"seen from varied viewpoints, scales and backgrounds. {split_sentence(sizes)} "
+        f"{sizes['test']:,} exact test images are available ({min(test_counts)}-{max(test_counts)} per "
         f"class). The training pixels have mean ({mean}) and standard deviation ({std}) per RGB channel in [0, 1] "
         f"units, the values used for normalization. The class whose images are the most blue relative to red is "
         f"'{blue}', a hint that colour statistics alone carry some class information. {test_set_note(sizes['test'])}"
@@ -123,7 +132,8 @@ def render(f: ClassesResult, folder: Path) -> list:
         *placed(f.figures, folder),
         Table("CIFAR-10: images per class and split",
                markdown_table(["class", "train", "validation", "test", "mean R, G, B (0-1)"], rows, "lrrrl"),
-               "Seeded train/validation split of the 50,000 training images; the test images of the data folder."),
+               f"Seeded train/validation split of the {s['train'] + s['validation']:,} training images used; the test "
+               "images of the data folder."),
         Text(describe(f)),
     ]  # fmt: skip
 
