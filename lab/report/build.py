@@ -102,17 +102,22 @@ class Numbering:
         ]
 
 
-def budget_note(folder: Path | None) -> list[str]:
-    """A warning line when the answer was made with reduced budgets (QUICK=1) or tiny runs (SMOKE=1)."""
+def answer_budget(folder: Path | None) -> str | None:
+    """ "smoke" (SMOKE=1: tiny runs), "quick" (QUICK=1: reduced budgets) or None (a full answer), from run.json."""
     info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else {}
     if any("smoke.yaml" in c for c in info.get("configs", [])):
-        return [
-            "**SMOKE run (SMOKE=1): tiny runs of a few batches; these numbers say nothing about the question.**",
-            "",
-        ]
-    if info.get("quick"):
-        return ["**Quick run (QUICK=1): one seed and shortened budgets; the full answer comes from `make all`.**", ""]
-    return []
+        return "smoke"
+    return "quick" if info.get("quick") else None
+
+
+def budget_note(folder: Path | None) -> list[str]:
+    """A warning line when the answer was made with reduced budgets (QUICK=1) or tiny runs (SMOKE=1)."""
+    notes = {
+        "smoke": "**SMOKE run (SMOKE=1): tiny runs of a few batches; these numbers say nothing about the question.**",
+        "quick": "**Quick run (QUICK=1): one seed and shortened budgets; the full answer comes from `make all`.**",
+    }
+    budget = answer_budget(folder)
+    return [notes[budget], ""] if budget else []
 
 
 def cache_note(folder: Path | None) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.questions import A2, BEYOND, CV1, questions
 from lab.report.blocks import Block, Figure, Missing, Table, Text
-from lab.report.build import Section, build_section, environment
+from lab.report.build import Section, answer_budget, build_section, environment
 
 PAGE_LIMIT = 10  # CV1: "The maximum number of pages is 10"
 MIN_PRINTED_PT = 6.0  # the smallest text a printed figure may carry
@@ -130,14 +130,13 @@ def is_supporting(section: Section, block: Block) -> bool:
 def budget_line(folder: Path | None) -> list[str]:
     """A bold line under a section whose answer was made with reduced budgets (QUICK=1) or tiny runs (SMOKE=1):
     a reader of a draft document must not take its numbers for the full answer."""
-    info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else {}
-    configs = info.get("configs", [])
-    if any("smoke.yaml" in c for c in configs):
-        return ["**Draft from SMOKE runs (a few batches each): these numbers say nothing about the question.**", ""]
-    if info.get("quick"):
-        return ["**Draft with reduced budgets (QUICK=1: one seed, 2 epochs, 20,000 CIFAR-10 training images): "
-                "these numbers are not the full answer.**", ""]  # fmt: skip
-    return []
+    lines = {
+        "smoke": "**Draft from SMOKE runs (a few batches each): these numbers say nothing about the question.**",
+        "quick": "**Draft with reduced budgets (QUICK=1: one seed, 2 epochs, 20,000 CIFAR-10 training images): "
+        "these numbers are not the full answer.**",
+    }
+    budget = answer_budget(folder)
+    return [lines[budget], ""] if budget else []
 
 
 def section_body(i: int, section: Section, numbered: Numbered, appendix: list) -> list[str]:
