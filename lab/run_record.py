@@ -7,6 +7,7 @@ import json
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 from lightning.pytorch.cli import SaveConfigCallback
@@ -14,20 +15,23 @@ from lightning.pytorch.cli import SaveConfigCallback
 from lab.paths import REPO_ROOT
 
 
+def changed_files(repo: Path = REPO_ROOT) -> list[str] | None:
+    """Tracked files that differ from HEAD; None outside a git checkout (nothing to compare with)."""
+    try:
+        command = ["git", "status", "--porcelain", "--untracked-files=no"]
+        status = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return [line[3:] for line in status.stdout.splitlines() if line.strip()]
+
+
 def git_commit() -> str:
     """HEAD's hash, with "+dirty" when tracked files differ from it; "unknown" outside a git checkout."""
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    return head.stdout.strip() + ("+dirty" if changed_files() else "")
 
 
 def versions() -> dict[str, str]:

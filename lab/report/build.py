@@ -85,25 +85,27 @@ class Numbering:
         self.tables += 1
         return [f"**Table {self.tables}. {block.title}.** {block.caption}", "", block.markdown.strip(), ""]
 
-    def figure(self, block: Figure, section: Section) -> list[str]:
+    def place(self, block: Figure, question: str) -> str:
+        """Count the figure and return its path relative to the output folder (copied there if asked)."""
         self.figures += 1
         path = block.path
         if self.copy_figures:
-            path = self.out_dir / "figures" / f"{section.question.name}_{block.path.name}"
+            path = self.out_dir / "figures" / f"{question}_{block.path.name}"
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(block.path, path)
+        return os.path.relpath(path, self.out_dir)
+
+    def caption(self, block: Figure) -> str:
         label = f" ({block.label})" if block.label else ""
-        rel = os.path.relpath(path, self.out_dir)
-        return [
-            f"![Figure {self.figures}]({rel})",
-            "",
-            f"**Figure {self.figures}{label}. {block.title}.** {block.caption}",
-            "",
-        ]
+        return f"**Figure {self.figures}{label}. {block.title}.** {block.caption}"
+
+    def figure(self, block: Figure, section: Section) -> list[str]:
+        rel = self.place(block, section.question.name)
+        return [f"![Figure {self.figures}]({rel})", "", self.caption(block), ""]
 
 
 def answer_budget(folder: Path | None) -> str | None:
-    """ "smoke" (SMOKE=1: tiny runs), "quick" (QUICK=1: reduced budgets) or None (a full answer), from run.json."""
+    """How an answer was made, from its run.json: smoke (SMOKE=1), quick (QUICK=1) or None (a full answer)."""
     info = json.loads((folder / "run.json").read_text()) if folder and (folder / "run.json").is_file() else {}
     if any("smoke.yaml" in c for c in info.get("configs", [])):
         return "smoke"

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.questions import A2, BEYOND, CV1, questions
 from lab.report.blocks import Block, Figure, Missing, Table, Text
-from lab.report.build import Section, answer_budget, build_section, environment
+from lab.report.build import Numbering, Section, answer_budget, build_section, environment
 
 PAGE_LIMIT = 10  # CV1: "The maximum number of pages is 10"
 MIN_PRINTED_PT = 6.0  # the smallest text a printed figure may carry
@@ -90,35 +89,19 @@ def printed_width(width_in: float | None, font_pt: float | None) -> tuple[float,
     return width, font_pt * width / drawn_cm
 
 
-class Numbered:
-    """Tables and figures numbered from 1 in one document; figures as <img> tags sized for print."""
+class Numbered(Numbering):
+    """The report's numbering, with figures as <img> tags sized for print (their print sizes kept)."""
 
     def __init__(self, out_dir: Path, copy_figures: bool):
-        self.out_dir, self.copy_figures = out_dir, copy_figures
-        self.tables = self.figures = 0
+        super().__init__(out_dir, copy_figures)
         self.printed: list[Printed] = []
 
-    def table(self, block: Table) -> list[str]:
-        self.tables += 1
-        return [f"**Table {self.tables}. {block.title}.** {block.caption}", "", block.markdown.strip(), ""]
-
     def figure(self, block: Figure, question: str) -> list[str]:
-        self.figures += 1
-        path = block.path
-        if self.copy_figures:
-            path = self.out_dir / "figures" / f"{question}_{block.path.name}"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(block.path, path)
+        rel = self.place(block, question)
         width, smallest = printed_width(*figure_print_size(block.path))
         self.printed.append(Printed(self.figures, width, smallest))
-        label = f" ({block.label})" if block.label else ""
-        rel = os.path.relpath(path, self.out_dir)
-        return [
-            f'<img src="{rel}" alt="Figure {self.figures}" style="width:{width:.1f}cm">',
-            "",
-            f"**Figure {self.figures}{label}. {block.title}.** {block.caption}",
-            "",
-        ]
+        image = f'<img src="{rel}" alt="Figure {self.figures}" style="width:{width:.1f}cm">'
+        return [image, "", self.caption(block), ""]
 
 
 def is_supporting(section: Section, block: Block) -> bool:
@@ -397,19 +380,9 @@ def check_pages(pages: int | str, staging: Path) -> None:
 def check_clean_tree(repo: Path) -> None:
     """Refuse to publish from a git tree with uncommitted changes to tracked files: the documents name the
     commits their results were made at, and the code beside them must be that code."""
-    import subprocess
+    from lab.run_record import changed_files
 
-    try:
-        changed = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.split("\n")
-    except (OSError, subprocess.CalledProcessError):
-        return  # not a git checkout (an unpacked archive): nothing to compare with
-    changed = [line[3:] for line in changed if line.strip() and not line[3:].startswith(OUTPUTS)]
+    changed = [path for path in changed_files(repo) or [] if not path.startswith(OUTPUTS)]
     if changed:
         raise LabError(
             f"not publishing: the git tree has uncommitted changes ({', '.join(changed[:3])}"
