@@ -5,7 +5,8 @@
     python -m lab fit --config experiments/lenet.yaml --ckpt_path last      # resume the newest run
     python -m lab test --config experiments/lenet.yaml --ckpt_path last     # test the newest run's last.ckpt
 
-Code trains through the same class: ``lab.train.run`` builds ``LabCLI(args=<config dict>, run=False)``.
+Code trains through the same class and the same call: ``lab.train.run`` builds ``LabCLI(args=<config dict>,
+run=False)`` and hands it to ``lab.train.execute``, which the `fit` subcommand runs too.
 Every checkpoint is written atomically (lab/checkpoints.py); last.ckpt is the end of the last finished epoch.
 """
 
@@ -24,11 +25,11 @@ from lab.checkpoints import AtomicCheckpointIO, LastCheckpoint, network_class, r
 from lab.cli_help import CompactHelpFormatter
 from lab.data.base import InMemoryImageDataModule
 from lab.errors import CheckpointMismatchError, LabError
-from lab.loggers import RunConfig, build_loggers, finish_wandb, log_confusion
+from lab.loggers import RunConfig, build_loggers
 from lab.models.transfer import check_checkpoint_fits
 from lab.module import ClassifierModule
 from lab.precision import choose_precision
-from lab.resume import Resume, interrupted
+from lab.resume import Resume
 from lab.run_record import RecordRun
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
@@ -169,44 +170,26 @@ class LabCLI(LightningCLI):
 
     before_fit = before_validate = before_test = before_predict = _check_checkpoint
 
-    def fit(self, **kwargs) -> None:
-        """trainer.fit; Ctrl-C ends it with one line naming the epoch reached and how to continue."""
-        with interrupted(self.trainer):
-            self.trainer.fit(**kwargs)
+    @property
+    def test_after_fit(self) -> bool:
+        return bool(self.section(self.config_init)["run"].test_after_fit)
 
-    def after_fit(self) -> None:
-        """Test the best checkpoint if asked (--run.test_after_fit), print the summary, end the W&B run."""
-        self.fit_metrics = self._metrics()
-        if self.section(self.config_init)["run"].test_after_fit:
-            best = self.trainer.checkpoint_callback.best_model_path if self.trainer.checkpoint_callback else ""
-            if not best and self.trainer.global_step == 0:
-                finish_wandb(self.trainer.loggers)
-                raise LabError(
-                    "--run.test_after_fit: no training step ran (--trainer.max_epochs 0?), so there is no trained "
-                    "network to test; train at least one epoch"
-                )
-            self.trainer.test(self.model, datamodule=self.datamodule, ckpt_path=best or None, verbose=False)
-        self.after_test()
+    def fit(self, model, datamodule, **kwargs) -> None:
+        """The `fit` subcommand is lab.train.execute, the training call code uses too: fit, test the best
+        checkpoint if asked, close the run once. Its result stays on the CLI (``cli.result``)."""
+        from lab.train import execute
 
-    def _metrics(self) -> dict[str, float]:
-        return {k: float(v) for k, v in self.trainer.callback_metrics.items() if v.numel() == 1}
+        self.result = execute(self, **kwargs)
 
     def after_test(self) -> None:
-        confusion = getattr(self.model, "confusion", None)
-        if confusion is not None:
-            log_confusion(self.trainer.loggers, confusion, list(self.datamodule.classes))
-        self.after_validate()
+        """`test`/`validate`/`predict`: close the run as `fit` does (confusion matrix, W&B, summary line)."""
+        from lab.train import close_run, metrics_of, summary_line
 
-    def after_validate(self) -> None:
-        log_dir = self.trainer.log_dir if self.trainer.loggers else None  # a collective under DDP: every rank
-        local = finish_wandb(self.trainer.loggers)
-        metrics = {**getattr(self, "fit_metrics", {}), **self._metrics()}
-        shown = "  ".join(f"{k} {metrics[k]:.4f}" for k in ("val/acc", "test/acc") if k in metrics)
-        console.info(f"[lab] {self.run_name()}: {shown or 'done'}" + (f"  -> {log_dir}" if log_dir else ""))
-        if local:
-            console.info(f"[lab] W&B run {local}   (upload: make wandb-sync)")
+        metrics = metrics_of(self.trainer)
+        tested = {k: v for k, v in metrics.items() if k.startswith("test/")}
+        console.info(summary_line(self.run_name(), metrics, close_run(self, tested)))
 
-    after_predict = after_validate
+    after_validate = after_predict = after_test
 
 
 def _check_same_network(section, ckpt: str) -> None:

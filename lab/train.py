@@ -29,7 +29,7 @@ from lab.callbacks.history import read_epoch_metrics
 from lab.config import Layer, compose, merge
 from lab.data.base import InMemoryImageDataModule
 from lab.errors import LabError, NonFiniteLossError
-from lab.loggers import finish_wandb
+from lab.loggers import finish_wandb, log_confusion
 from lab.module import ClassifierModule
 from lab.resume import interrupted
 
@@ -130,32 +130,84 @@ def run(
     """Fit ``configs`` + ``overrides`` as ``python -m lab fit`` would; ``name`` (e.g. "deeper/ConvNet")
     sets the run folder under runs/ and the W&B group (its first part). Raises LabError subclasses
     (e.g. NonFiniteLossError) after closing the run's W&B log."""
-    cli = prepare(configs, overrides, name, test)
-    start = time.perf_counter()
+    return execute(prepare(configs, overrides, name, test))
+
+
+def execute(cli, **fit_kwargs) -> RunResult:
+    """The one training call, for ``run`` and for ``python -m lab fit``: fit, test the best checkpoint when
+    --run.test_after_fit asks, then close the run once (confusion matrix logged, W&B finished, summary line),
+    also when it fails. ``fit_kwargs``: what LightningCLI passes to ``trainer.fit`` besides the model and data
+    (``ckpt_path`` of a resume)."""
+    trainer, tested, seconds = cli.trainer, {}, float("nan")
     try:
-        with interrupted(cli.trainer):
-            cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+        start = time.perf_counter()
+        with interrupted(trainer):
+            trainer.fit(cli.model, datamodule=cli.datamodule, **fit_kwargs)
         seconds = time.perf_counter() - start
-        cli.after_fit()
+        fit_metrics = metrics_of(trainer)
+        tested = test_best(cli) if cli.test_after_fit else {}
     except NonFiniteLossError as exc:
-        exc.run_dir = Path(cli.trainer.log_dir) if cli.trainer.loggers else None
+        exc.run_dir = Path(trainer.log_dir) if trainer.loggers else None
         raise
     finally:
-        finish_wandb(cli.trainer.loggers)
-    history = next(c for c in cli.trainer.callbacks if isinstance(c, EpochHistory)).epochs
-    tested = {k: float(v) for k, v in cli.trainer.callback_metrics.items() if k.startswith("test/")}
-    checkpoint = cli.trainer.checkpoint_callback
+        closed = close_run(cli, tested)
+    console.info(summary_line(cli.run_name(), {**fit_metrics, **tested}, closed))
+    return result_of(cli, tested, seconds)
+
+
+def test_best(cli) -> dict[str, float]:
+    """The test metrics of the best checkpoint by val/acc (the last weights when no checkpoint was kept)."""
+    trainer = cli.trainer
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    if not best and trainer.global_step == 0:
+        raise LabError(
+            "--run.test_after_fit: no training step ran (--trainer.max_epochs 0?), so there is no trained "
+            "network to test; train at least one epoch"
+        )
+    trainer.test(cli.model, datamodule=cli.datamodule, ckpt_path=best or None, verbose=False)
+    return {k: v for k, v in metrics_of(trainer).items() if k.startswith("test/")}
+
+
+def metrics_of(trainer: L.Trainer) -> dict[str, float]:
+    return {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+
+
+def close_run(cli, tested: Mapping[str, float]) -> dict[str, str | None]:
+    """The one place a run's loggers are closed: the test confusion matrix (when tested) goes to metrics'
+    folder and W&B, then the W&B run is finished. Returns the run folder and the local W&B folder."""
+    loggers = cli.trainer.loggers
+    if tested and test_confusion(cli.model) is not None:
+        log_confusion(loggers, test_confusion(cli.model), list(cli.datamodule.classes))
+    run_dir = cli.trainer.log_dir if loggers else None  # a collective under DDP: every rank calls it
+    return {"run_dir": run_dir, "wandb": finish_wandb(loggers)}
+
+
+def summary_line(name: str, metrics: Mapping[str, float], closed: Mapping[str, str | None]) -> str:
+    shown = "  ".join(f"{k} {metrics[k]:.4f}" for k in ("val/acc", "test/acc") if k in metrics)
+    line = f"[lab] {name}: {shown or 'done'}" + (f"  -> {closed['run_dir']}" if closed["run_dir"] else "")
+    return line + (f"\n[lab] W&B run {closed['wandb']}   (upload: make wandb-sync)" if closed["wandb"] else "")
+
+
+def test_confusion(module: ClassifierModule) -> torch.Tensor | None:
+    """The confusion matrix of the module's last test epoch (None: it was not tested)."""
+    return getattr(module, "confusion", None)
+
+
+def result_of(cli, tested: dict[str, float], seconds: float) -> RunResult:
+    trainer = cli.trainer
+    history = next(c for c in trainer.callbacks if isinstance(c, EpochHistory)).epochs
+    checkpoint = trainer.checkpoint_callback
     return RunResult(
         history=list(history),
         test=tested,
-        confusion=getattr(cli.model, "confusion", None) if test else None,
-        run_dir=Path(cli.trainer.log_dir) if cli.trainer.loggers else None,
+        confusion=test_confusion(cli.model) if tested else None,
+        run_dir=Path(trainer.log_dir) if trainer.loggers else None,
         best_checkpoint=(checkpoint.best_model_path or None) if checkpoint else None,
         fit_seconds=seconds,
         module=cli.model,
         datamodule=cli.datamodule,
-        trainer=cli.trainer,
-        timing=timing_of(cli.trainer),
+        trainer=trainer,
+        timing=timing_of(trainer),
     )
 
 

@@ -92,3 +92,26 @@ def test_independent_runs_train_side_by_side_in_worker_processes(question_args, 
     assert isinstance(outcomes[1], NonFiniteLossError)  # reported back from its worker, the others go on
     assert ["pool/a", "pool/c"] == ["/".join(Path(o.run_dir).parts[-3:-1]) for o in (outcomes[0], outcomes[2])]
     assert [o.seed for o in (outcomes[0], outcomes[2])] == [0, 1] and outcomes[0].history != outcomes[2].history
+
+
+@pytest.mark.parametrize("entry", ["code", "command line"])
+def test_a_run_closes_its_loggers_exactly_once_whichever_way_it_is_started(tiny_config, monkeypatch, entry):
+    """One training call (lab.train.execute) for `run()` and `lab fit`: W&B is finished in one place, once,
+    after the test of the best checkpoint, and the confusion matrix reaches the run folder."""
+    import lab.cli
+    import lab.train
+
+    closed = []
+    for module in (lab.train, lab.cli):
+        if hasattr(module, "finish_wandb"):
+            monkeypatch.setattr(module, "finish_wandb", lambda loggers: closed.append(len(loggers)))
+    config = ["lenet", tiny_config, {"trainer": {"max_epochs": 1}}]
+    if entry == "code":
+        run_dir = run(config, name="once/code").run_dir
+    else:
+        overlay = Path(tiny_config).with_name("one_epoch.yaml")
+        overlay.write_text(yaml.safe_dump({"trainer": {"max_epochs": 1}}))
+        args = ["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--config", str(overlay)]
+        run_dir = lab.cli.run_cli([*args, "--run.name", "once/cli", "--run.test_after_fit", "true"]).result.run_dir
+    assert len(closed) == 1
+    assert (run_dir / "confusion_matrix.csv").read_text().startswith("true \\ predicted,airplane")
