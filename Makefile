@@ -40,8 +40,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP) ## create .venv (TORCH_INDEX=https://download.pytorch.org/whl/cpu for CPU-only torch wheels)
 
-demo: $(STAMP) ## train LeNet-5 on CIFAR-10 (10 epochs, ~2 min on 2 CPU cores), test it, print the run folder
-	$(BIN)/python -m lab fit --config experiments/demo.yaml --trainer.accelerator $(ACCELERATOR) --run.test_after_fit true $(ARGS)
+demo: $(STAMP) ## train LeNet-5 on CIFAR-10 (experiments/lenet.yaml), test its best checkpoint, print the run folder
+	$(BIN)/python -m lab fit --config experiments/lenet.yaml --trainer.accelerator $(ACCELERATOR) --run.test_after_fit true $(ARGS)
 
 train: $(STAMP) ## any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3" (RESUME=1 continues the last run)
 	$(BIN)/python -m lab fit --config experiments/$(CONFIG).yaml --trainer.accelerator $(ACCELERATOR) \
