@@ -87,8 +87,8 @@ report: $(STAMP) ## results/REPORT.md + self-contained REPORT.html from the late
 report-pages: $(STAMP) ## A4 pages of the CV1 part's main body when printed (headless Chromium; the text allows 10)
 	$(BIN)/python -m lab.report.pages --results $(RESULTS)
 
-publish: $(STAMP) ## the latest complete report -> docs/report/ (<= 5 MiB) + README's table; SECTION=transfer: that section only
-	$(BIN)/python -m lab.report.publish --results $(RESULTS) $(if $(SECTION),--section $(SECTION))
+publish: $(STAMP) ## the latest complete report -> docs/report/ (<= 5 MiB) + README's table, all regenerated from the results
+	$(BIN)/python -m lab.report.publish --results $(RESULTS)
 
 readme: $(STAMP) ## refresh README's questions table from the latest results
 	$(BIN)/python -m lab.report.readme --results $(RESULTS)

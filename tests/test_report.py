@@ -251,61 +251,6 @@ def _write(path, text):
     return path
 
 
-def test_one_section_is_republished_and_the_rest_of_the_report_stays(smoke_results, extra_question, tmp_path,
-                                                                     monkeypatch):  # fmt: skip
-    import shutil
-
-    from lab.errors import LabError
-    from lab.questions.runner import main
-    from lab.report.publish import find_question, publish_section
-
-    results, target = tmp_path / "results", tmp_path / "docs" / "report"
-    shutil.copytree(smoke_results, results, symlinks=True)  # latest links stay links
-    main(extra_question, ["--results", str(results)])
-    md = write_report(results, target, copy_figures=True)[0]
-    before = md.read_text()
-    neighbour = target / "figures" / "extra_question_bonus_other.png"  # another section's file, same prefix
-    neighbour.parent.mkdir(exist_ok=True)
-    neighbour.write_bytes(b"png")
-    monkeypatch.setattr(sys.modules["extra_question"], "run", lambda args, out: _Answer(43.0))
-    main(extra_question, ["--results", str(results)])
-    publish_section(results, target, find_question("extra-question"))
-    after = md.read_text()
-    i = len(questions())
-    start = before.index(f'<a id="s{i}"></a>')
-    assert "The answer is 43." in after and "The answer is 42." not in after
-    assert f"Section {i} was republished alone" in after and "make publish SECTION=extra-question" in after
-    unstamped = re.sub(rf"Section {i} was republished alone .*\n\n", "", after)
-    assert unstamped[:start] == before[:start]  # every earlier section, byte for byte
-    number = re.search(r"\*\*Table (\d+)\. Answer", before).group(1)
-    assert f"**Table {number}. Answer" in after and not target.with_name("report.new").exists()
-    assert neighbour.read_bytes() == b"png"
-    with pytest.raises(LabError, match="deeper was made with QUICK=1 or SMOKE=1"):
-        publish_section(results, target, find_question("deeper"))
-    with pytest.raises(LabError, match="no question named 'nonsense'"):
-        find_question("nonsense")
-    assert md.read_text() == after  # a refused update changes nothing
-
-
-def test_readme_row_of_one_question_is_redone_and_the_others_kept(smoke_results, extra_question, tmp_path,
-                                                                  monkeypatch):  # fmt: skip
-    import shutil
-
-    from lab.questions.runner import main
-    from lab.report.readme import refresh_row
-
-    results = tmp_path / "results"
-    shutil.copytree(smoke_results, results, symlinks=True)  # latest links stay links
-    main(extra_question, ["--results", str(results)])
-    readme = refresh("intro\n<!-- questions -->\n<!-- /questions -->\nrest\n", results)
-    monkeypatch.setattr(sys.modules["extra_question"], "run", lambda args, out: _Answer(43.0))
-    main(extra_question, ["--results", str(results)])
-    shutil.rmtree(results / "deeper")  # another question's results gone: its row must stay as it was
-    text = refresh_row(readme, results, extra_question)
-    changed = [(a, b) for a, b in zip(readme.splitlines(), text.splitlines(), strict=True) if a != b]
-    assert len(changed) == 1 and "answer 42" in changed[0][0] and "answer 43" in changed[0][1]
-
-
 def test_documents_split_the_report_by_text_without_provenance(smoke_results, tmp_path, monkeypatch):
     from lab.report import documents
 

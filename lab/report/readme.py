@@ -74,17 +74,6 @@ def questions_table(results: Path, report: str) -> str:
     return markdown_table(HEADER, rows, "lllll")
 
 
-def refresh_row(readme: str, results: Path, question, report: str = "docs/report/REPORT.md") -> str:
-    """README with only ``question``'s row of the questions table redone (after ``make publish SECTION=...``),
-    and the benchmark block."""
-    cells = row(section_number(question), question, results, report)
-    line = markdown_table(HEADER, [cells], "lllll").strip().splitlines()[-1]
-    pattern = re.compile(rf"^\| `make {re.escape(question.target)}` \|.*$", re.M)
-    if not pattern.search(readme):
-        raise ValueError(f"README's questions table has no row for make {question.target}; run `make readme`")
-    return refresh_benchmarks(pattern.sub(lambda m: line, readme, count=1))
-
-
 def benchmark_summary(text: str) -> str:
     """One line per benchmark of results.md: its title and its bold conclusion (the time-to-accuracy and
     make-all tables in short)."""
