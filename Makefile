@@ -108,7 +108,7 @@ bench-fixed-cost: $(STAMP) ## seconds a training run costs besides its loops (CL
 bench-bn: $(STAMP) ## NumPy batch norm vs nn.BatchNorm1d, forward + backward
 	$(BIN)/python -m benchmarks.bench_numpy_bn
 
-bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k images (~2 min)
+bench-memory: $(STAMP) ## peak RSS of the in-memory data module at 50k and 500k images
 	$(BIN)/python -m benchmarks.bench_memory
 
 bench-precision: $(STAMP) ## bf16 autocast vs float32 on this CPU, one training step of the best CNN and LeNet-5
@@ -117,7 +117,7 @@ bench-precision: $(STAMP) ## bf16 autocast vs float32 on this CPU, one training 
 bench-utilization: $(STAMP) ## achieved GFLOP/s of a training step (best CNN, LeNet-5) against this device's matmul peak
 	$(BIN)/python -m benchmarks.bench_utilization $(if $(filter gpu,$(ACCELERATOR)),--device cuda) $(ARGS)
 
-bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN: fast90, fast360, best x 3 seeds (~50 min on 2 CPU cores)
+bench-cpu: $(STAMP) ## time-to-accuracy of the hand-written CNN: fast90, fast360, best x 3 seeds (the longest benchmark: times in benchmarks/results.md)
 	$(BIN)/python -m benchmarks.bench_time_to_accuracy --accelerator $(if $(filter auto,$(ACCELERATOR)),cpu,$(ACCELERATOR)) $(ARGS)
 
 clean: ## remove caches (never runs/, results/ or checkpoints/)
