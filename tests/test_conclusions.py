@@ -295,7 +295,7 @@ def test_best_reports_accuracy_with_and_without_test_time_augmentation():
 
 
 def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
-    from lab.questions.finetune import GRADUAL, FinetuneResult, provenance, settings_rows
+    from lab.questions.finetune import FinetuneResult, provenance, settings_rows
 
     record = {"source": "experiments/lenet.yaml", "epochs": 20, "val_acc": 0.73}
     result = FinetuneResult("checkpoints/convnet_cifar10.pt", 0.729, True, 2000, [], source=record)
@@ -304,7 +304,25 @@ def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
     result.source = {"source": "experiments/lenet.yaml", "run_dir": str(tmp_path)}
     assert "does not keep the epoch count" in provenance(result)
     rows = dict(settings_rows())
-    assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"] and "not measured" in GRADUAL
+    assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"]
+    assert "from epoch 0 at 0.1 x" in rows["unfrozen at once"] and rows["learning rates"].endswith("= 0.002")
+
+
+def test_finetune_says_what_gradual_unfreezing_changes_against_unfreezing_at_once():
+    from lab.questions.finetune import AT_ONCE, curves_caption, gradual_text
+
+    def result(full, at_once):
+        r = _finetune(scratch=(0.6,) * len(full), head=(0.7,) * len(full), full=full)
+        r.variants.append(Variant(AT_ONCE, _runs(*at_once)))
+        return r
+
+    assert "it is better by +5" in gradual_text(result((0.75, 0.76, 0.75), (0.70, 0.71, 0.70)))
+    assert "it is worse by -5" in gradual_text(result((0.70, 0.71, 0.70), (0.75, 0.76, 0.75)))
+    assert "no measurable difference" in gradual_text(result((0.70, 0.66, 0.74), (0.71, 0.67, 0.75)))
+    assert "one seed, so no verdict" in gradual_text(result((0.75,), (0.70,)))
+    assert "not measured" in gradual_text(_finetune(scratch=(0.6,), head=(0.7,), full=(0.7,)))
+    assert "seeds 1-2" in curves_caption(result((0.75, 0.76, 0.75), (0.70, 0.71, 0.70)))
+    assert "no faded lines" in curves_caption(result((0.75,), (0.70,)))
 
 
 def test_no_share_is_rounded_to_a_whole_hundred_and_differences_say_their_uncertainty():

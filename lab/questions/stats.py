@@ -72,3 +72,8 @@ class Difference:
         if not self.measurable:
             return f"no measurable effect ({self.points()}, within two standard errors)"
         return f"{'better' if self.delta > 0 else 'worse'} by {self.points()}"
+
+
+def spread_words(seeds: int) -> str:
+    """What a ± means, in words: 'mean ± std over 3 seeds', or 'one seed, so no ±' (nothing was spread)."""
+    return f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed, so no ± (no spread measured)"
