@@ -139,8 +139,9 @@ def run(args: Namespace, out: Path) -> AblationResult:
     ladder = read_ladder(path)
     args = ladder_args(args, ladder)
     count = len(ladder["rungs"])
+    # the last (widest, slowest) rungs first: the two workers then finish together instead of one alone
     jobs = [Job(tuple(rung_layers(ladder, k)), {}, f"ablation/{k}", s) for k in range(count) for s in range(args.seeds)]
-    outcomes = iter(fit_many(args, jobs))
+    outcomes = iter(reversed(fit_many(args, jobs[::-1])))
     test = build_datamodule([*rung_layers(ladder, 0), *user_layers(args)]).test_set
     rungs = []
     for spec in ladder["rungs"]:
