@@ -1,6 +1,8 @@
 """Every written conclusion follows the numbers: made-up results where the usual outcome is reversed
 (deeper is worse, fine-tuning loses to scratch, augmentation widens the gap, ...) must be said so."""
 
+from pathlib import Path
+
 from lab.questions.stats import Difference, Spread
 from lab.questions.training import RunSummary, Variant
 
@@ -335,3 +337,23 @@ def test_no_share_is_rounded_to_a_whole_hundred_and_differences_say_their_uncert
     text = " ".join(explain(CompareResult(nets)))
     assert "(99.7%)" in text and "(100%)" not in text
     assert Difference.between(Spread.of([0.5, 0.52]), Spread.of([0.6, 0.62])).points().endswith("points (s.e.)")
+
+
+def test_transfer_measures_the_start_alone_and_says_when_full_and_classifier_only_tie():
+    from lab.questions.finetune import FULL, HEAD, SCRATCH
+    from lab.questions.transfer import START, Resolution, TransferResult, explain, settings
+
+    def result(scratch, start, head, full):
+        runs = zip((SCRATCH, START, HEAD, FULL), (scratch, start, head, full))
+        return TransferResult("best.ckpt", 0.94, [Resolution(32, [Variant(label, _runs(*a)) for label, a in runs])])
+
+    helps = " ".join(explain(result((0.70, 0.71, 0.70), (0.80, 0.81, 0.80), (0.85, 0.86, 0.85), (0.85, 0.87, 0.85))))
+    assert "The start alone (CIFAR-10 weights vs random, the same recipe, no freezing) at 32 px: better by +10" in helps
+    assert "Full fine-tuning vs classifier only at 32 px: tied: no measurable difference" in helps
+    hurts = " ".join(explain(result((0.80, 0.81, 0.80), (0.70, 0.71, 0.70), (0.80, 0.81, 0.80), (0.85, 0.86, 0.85))))
+    assert "at 32 px: worse by -10" in hurts and "classifier only at 32 px: better by +5" in hurts
+    net = {"model": {"net": {"class_path": "lab.models.CourseCNN", "init_args": {"stem": "whiten"}}}}
+    layers = settings(Path("x.ckpt"), net, 32)
+    start, scratch = layers[START][0], layers[SCRATCH][0]
+    assert start[:4] == scratch[:4]  # one recipe: the same base layers, only the last (how it starts) differs
+    assert [c["class_path"] for c in start[-1]["trainer"]["callbacks"]] == ["lab.callbacks.LoadPretrained"]
