@@ -86,6 +86,16 @@ def test_augment_says_the_gap_widens_when_it_does():
     assert "no measurable effect on the gap" in explain(_augment((0.05, 0.02, 0.08), (0.06, 0.03, 0.04)))
 
 
+def test_one_seed_is_said_so_and_never_gets_a_spread():
+    from lab.questions.augment import explain
+    from lab.questions.stats import spread_words
+
+    one = explain(_augment(gaps_without=(0.02,), gaps_with=(0.10,)))
+    assert "one seed, so no ±" in one and "over 1 seeds" not in one and "±" not in one.replace("no ±", "")
+    assert "mean ± std over 3 seeds" in explain(_augment((0.02, 0.03, 0.02), (0.10, 0.11, 0.10)))
+    assert spread_words(1).startswith("one seed") and spread_words(2) == "mean ± std over 2 seeds"
+
+
 def test_compare_nets_names_the_better_network_from_the_numbers():
     from lab.questions.compare_nets import CompareResult, NetSummary, explain
 
@@ -135,6 +145,14 @@ def test_lr_curves_does_not_assume_the_largest_rate_wins():
 
     text = explain(LrCurvesResult([rate(1e-3, 0.40), rate(1e-4, 0.70), rate(1e-5, 0.30)], 5000))
     assert "lr 0.0001 reaches the highest validation accuracy" in text and "the largest rate is not the best" in text
+
+
+def test_lr_curves_shows_the_course_cnn_layers_even_for_results_that_did_not_keep_them(tmp_path):
+    from lab.questions.lr_curves import LrCurvesResult, RateRun, render
+
+    run = RunSummary(0, 0.5, 0.5, 6, 1.0, "r", history=[{"epoch": 5, "val/acc": 0.5, "train_eval/acc": 0.6}])
+    blocks = render(LrCurvesResult([RateRun(1e-3, run)], 5000, [], layers=[]), tmp_path)
+    assert blocks[0].title.startswith("The course CNN (task 2a)") and "Conv2d" in blocks[0].markdown
 
 
 def _transfer(by_size):

@@ -22,7 +22,7 @@ from lab.data.augment import AugmentConfig, BatchAugment
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.paths import find_dataset
 from lab.questions import A2, Question, register
-from lab.questions.stats import Difference, Spread
+from lab.questions.stats import Difference, Spread, spread_words
 from lab.questions.training import Variant, over_seeds
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
@@ -139,7 +139,7 @@ def explain(r: AugmentResult) -> str:
     text = (
         f"Train - validation accuracy gap at the last epoch (training accuracy on un-augmented images, eval mode): "
         f"{without.pct(1)} points without augmentation, {with_.pct(1)} points with flip + translate "
-        f"(mean ± std over {without.n} seeds). Augmentation changes the gap by {change.points()}: "
+        f"({spread_words(without.n)}). Augmentation changes the gap by {change.points()}: "
     )
     if change.measurable:
         text += "the gap " + ("shrinks: augmentation reduces overfitting." if change.delta < 0 else "widens.")
@@ -161,7 +161,8 @@ def render(r: AugmentResult, folder: Path) -> list:
         *placed(r.figures[:1], folder),
         Text(explain(r)),
         Table("Course CNN without and with augmentation", markdown_table(header, rows),
-              "Last epoch, mean ± std over seeds; training accuracy on 5,000 un-augmented training images "
+              f"Last epoch, {spread_words(len(r.variants[0].runs))}; training accuracy on 5,000 un-augmented "
+              "training images "
               "in eval mode."),
         *placed(r.figures[1:], folder),
     ]  # fmt: skip
