@@ -375,3 +375,15 @@ def test_transfer_measures_the_start_alone_and_says_when_full_and_classifier_onl
     start, scratch = layers[START][0], layers[SCRATCH][0]
     assert start[:4] == scratch[:4]  # one recipe: the same base layers, only the last (how it starts) differs
     assert [c["class_path"] for c in start[-1]["trainer"]["callbacks"]] == ["lab.callbacks.LoadPretrained"]
+
+
+def test_architectures_states_lenet5s_deviations_from_the_module():
+    from lab.models import ConvNet
+    from lab.questions.architectures import deviations
+
+    rows = {part: here for part, here, _ in deviations(ConvNet())}
+    assert rows["activation"].startswith("ReLU") and rows["S2, S4 subsampling"].startswith("MaxPool2d")
+    assert rows["input"].startswith("3 channels") and "2,416 parameters" in rows["C3 connectivity"]
+    other = {part: here for part, here, _ in deviations(ConvNet(in_channels=1, activation="tanh", pool="avg"))}
+    assert other["activation"].startswith("Tanh") and other["S2, S4 subsampling"].startswith("AvgPool2d")
+    assert other["input"].startswith("1 channel,") and "1,516" not in other["C3 connectivity"]
