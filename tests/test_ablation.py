@@ -61,15 +61,17 @@ def _result(values):
 def test_story_and_table_follow_the_numbers_and_flip_when_reversed():
     up = _result([("base", 0.50, 0.52, 10, 0.2), ("aug", 0.60, 0.63, 12, 0.05), ("ls", 0.605, 0.64, 30, 0.0)])
     text = ablation.story(up)
-    assert "from 50.0% (base) to 60.5% (ls)" in text and "64.0% with it" in text
-    assert "aug +10.0 points" in text and "Within the noise" in text and "ls (+0.5)" in text
-    assert "20.0 points above" in text and "after aug it is 5.0" in text
+    assert "At 3 epochs per rung" in text and "from 50.0% (base) to 60.5% (ls)" in text and "64.0% with it" in text
+    assert "helped beyond the noise: aug +10.0 points (the problem: why aug)" in text and "cost accuracy" not in text
+    assert "Within the noise" in text and "ls (+0.5)" in text
+    assert "20.0 points above" in text and "after aug the difference is +5.0 points" in text
     assert "TTA adds 3.5 points" in text and "3.0x the baseline's time" in text
     rows = ablation.table(up).markdown
     assert "+10.0 |" in rows and "+0.5 (noise)" in rows
     down = _result([("base", 0.605, 0.60, 30, -0.1), ("aug", 0.60, 0.58, 12, 0.0), ("ls", 0.50, 0.45, 10, 0.0)])
     text = ablation.story(down)
-    assert "aug (-0.5)" in text and "ls -10.0 points" in text and "10.0 points below" in text
+    assert "aug (-0.5)" in text and "cost accuracy beyond the noise at this budget: ls -10.0 points" in text
+    assert "helped" not in text and "10.0 points below" in text
     assert "TTA costs 5.0 points" in text and "0.3x the baseline's time" in text
 
 

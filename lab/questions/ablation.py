@@ -177,7 +177,7 @@ def draw_ladder(r: AblationResult, path: Path) -> Figure:
         ax.grid(alpha=0.3)
     axes[0].legend()
     names = "; ".join(f"{i}: {g.name}" for i, g in enumerate(r.rungs))
-    caption = f"Rungs ({names}), {r.epochs} epoch(s) each, {_seed_words(r.seeds)}."
+    caption = f"Rungs ({names}), {epochs_words(r.epochs)} each, {_seed_words(r.seeds)}."
     return save(fig, path, "The ablation ladder: accuracy and time, one change per rung", caption, label="")
 
 
@@ -199,7 +199,8 @@ def table(r: AblationResult) -> Table:
     header = ["rung", "change (added to the rung above)", "test acc. no TTA (%)", "test acc. with TTA (%)",
               "step, no TTA (points)", "wall time (s)"]  # fmt: skip
     caption = (
-        f"Each rung trained {r.epochs} epoch(s), {_seed_words(r.seeds)}, {r.workers} run(s) at a time; "
+        f"Each rung trained {epochs_words(r.epochs)}, {_seed_words(r.seeds)}, {r.workers} run(s) at a time (the "
+        "times are measured while they share the cores); "
         f"test accuracy of the best checkpoint (by validation accuracy) on {r.test_images:,} test images, without "
         f'and with TTA ({TTA_WORDS}). "(noise)": the step is within two standard errors of the difference of two '
         "binomial accuracies. Wall time: the fit, validation included."
@@ -207,51 +208,70 @@ def table(r: AblationResult) -> Table:
     return Table("The ablation ladder, one change per rung", markdown_table(header, rows, "llrrrr"), caption)
 
 
+def epochs_words(n: int) -> str:
+    return f"{n} epoch" + ("" if n == 1 else "s")
+
+
 def story(r: AblationResult) -> str:
-    """One paragraph from the numbers: the problem found, the largest fixes, the steps lost in the noise."""
-    done = [(i, g) for i, g in enumerate(r.rungs) if g.runs]
+    """One paragraph from the numbers: the problem found, the steps that helped or cost, those lost in the noise."""
+    done = [g for g in r.rungs if g.runs]
     if len(done) < 2:
         return "Too few rungs finished for a story."
-    (_, first), (_, last) = done[0], done[-1]
-    steps = [(g, g.plain - p.plain, noise(g.plain, p.plain, r.test_images)) for (_, p), (_, g) in zip(done, done[1:])]
-    big = sorted((s for s in steps if abs(s[1]) >= 2 * s[2]), key=lambda s: -s[1])
-    small = [s for s in steps if abs(s[1]) < 2 * s[2]]
+    first, last = done[0], done[-1]
     parts = [
-        f"At {r.epochs} epoch(s) per rung the ladder goes from {pct(first.plain, 1)}% ({first.name}) to "
+        f"At {epochs_words(r.epochs)} per rung the ladder goes from {pct(first.plain, 1)}% ({first.name}) to "
         f"{pct(last.plain, 1)}% ({last.name}) without TTA, {pct(last.tta, 1)}% with it; one standard error of a test "
-        f"accuracy on {r.test_images:,} images is about {100 * binomial_se(last.plain, r.test_images):.1f} points."
+        f"accuracy on {r.test_images:,} images is about {100 * binomial_se(last.plain, r.test_images):.1f} points.",
+        *problem(done),
+        *steps_words(done, r.test_images),
     ]
-    gap = first.gap()
-    if gap == gap:
-        parts.append(
-            f"The problem found first: at the baseline the training accuracy (un-augmented training images) is "
-            f"{100 * gap:.1f} points {'above' if gap >= 0 else 'below'} the validation accuracy"
-            + (
-                f"; after {done[1][1].name} it is {100 * done[1][1].gap():.1f}."
-                if done[1][1].gap() == done[1][1].gap()
-                else "."
-            )
-        )
-    if big:
-        parts.append(
-            "Steps beyond the noise: "
-            + "; ".join(
-                f"{g.name} {100 * d:+.1f} points ({g.why})" if g.why else f"{g.name} {100 * d:+.1f}" for g, d, _ in big
-            )
-            + "."
-        )
-    if small:
-        parts.append(
-            "Within the noise (less than two standard errors of the difference, so not shown to help at this budget): "
-            + ", ".join(f"{g.name} ({100 * d:+.1f})" for g, d, _ in small)
-            + "."
-        )
     tta = last.tta - last.plain
     parts.append(
         f"TTA {'adds' if tta >= 0 else 'costs'} {100 * abs(tta):.1f} points on the last rung. The last rung takes "
         f"{last.seconds / first.seconds:.1f}x the baseline's time ({last.seconds:.0f} s against {first.seconds:.0f} s)."
     )
     return " ".join(parts)
+
+
+def problem(done: list[RungResult]) -> list[str]:
+    """The overfitting gap at the baseline and after the next rung, where the runs measured it."""
+    before, after = done[0].gap(), done[1].gap()
+    if before != before:
+        return []
+    return [
+        f"The problem found first: at the baseline the training accuracy (un-augmented training images) is "
+        f"{100 * abs(before):.1f} points {'above' if before >= 0 else 'below'} the validation accuracy"
+        + (f"; after {done[1].name} the difference is {100 * after:+.1f} points." if after == after else ".")
+    ]
+
+
+def steps_words(done: list[RungResult], n: int) -> list[str]:
+    """Each rung's step against the rung before: beyond two standard errors up or down, or within them."""
+    steps = [(g, g.plain - p.plain, noise(g.plain, p.plain, n)) for p, g in zip(done, done[1:])]
+    up = sorted((s for s in steps if s[1] >= 2 * s[2]), key=lambda s: -s[1])
+    down = sorted((s for s in steps if -s[1] >= 2 * s[2]), key=lambda s: s[1])
+    small = [s for s in steps if abs(s[1]) < 2 * s[2]]
+    words = []
+    if up:
+        words.append(
+            "Steps that helped beyond the noise: "
+            + "; ".join(
+                f"{g.name} {100 * d:+.1f} points" + (f" (the problem: {g.why})" if g.why else "") for g, d, _ in up
+            )
+            + "."
+        )
+    if down:
+        words.append(
+            "Steps that cost accuracy beyond the noise at this budget: "
+            + "; ".join(f"{g.name} {100 * d:+.1f} points" for g, d, _ in down)
+            + "."
+        )
+    if small:
+        words.append(
+            "Within the noise (less than two standard errors of the difference, so not shown to matter at "
+            "this budget): " + ", ".join(f"{g.name} ({100 * d:+.1f})" for g, d, _ in small) + "."
+        )
+    return words  # fmt: skip
 
 
 def render(r: AblationResult, folder: Path) -> list:
@@ -274,7 +294,7 @@ def headline(r: AblationResult) -> str:
         return "no rung finished"
     return (
         f"{len(r.rungs)} rungs, {pct(done[0].plain, 1)}% -> {pct(done[-1].plain, 1)}% without TTA "
-        f"({pct(done[-1].tta, 1)}% with), {r.epochs} epoch(s) each"
+        f"({pct(done[-1].tta, 1)}% with), {epochs_words(r.epochs)} each"
     )
 
 
