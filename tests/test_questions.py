@@ -238,7 +238,9 @@ def test_pretrain_finetune_bonus_and_stl10_samples(question_args, tmp_path, caps
         in printed
     )
     result = _result(out)
-    assert [v["label"].split(" ")[0] for v in result["variants"]] == ["from", "classifier", "full"]
+    assert [v["label"].split(" ")[0] for v in result["variants"]] == ["from", "classifier", "full", "full"]
+    at_once = (Path(result["variants"][3]["runs"][0]["run_dir"]) / "config.yaml").read_text()
+    assert "unfreeze_at_epoch: 0" in at_once and "unfrozen at once" in result["variants"][3]["label"]
     assert all(len(v["runs"]) == 2 and v["runs"][0]["test_images"] == 40 for v in result["variants"])
     assert result["orders_identical"] is True and (out / "val_curves.png").stat().st_size > 20_000
 

@@ -166,12 +166,15 @@ def noise(a: float, b: float, n: int) -> float:
 def draw_ladder(r: AblationResult, path: Path) -> Figure:
     fig, axes = figure(1, 2, size=(14, 4.5))
     x = list(range(len(r.rungs)))
-    for values, label, marker in (([g.plain for g in r.rungs], "no TTA", "o"), ([g.tta for g in r.rungs], "TTA", "s")):
+    for values, label, marker in (
+        ([g.plain for g in r.rungs], "no TTA", "o"),
+        ([g.tta for g in r.rungs], "with TTA (flip + 1-px shifts)", "s"),
+    ):
         errors = [100 * binomial_se(v, r.test_images) if v == v else 0 for v in values]
         axes[0].errorbar(x, [100 * v for v in values], yerr=errors, marker=marker, capsize=3, label=label)
     axes[0].set(title="test accuracy per rung (bars: ±1 binomial s.e.)", xlabel="rung", ylabel="accuracy (%)")
     axes[1].bar(x, [g.seconds for g in r.rungs], color="C2")
-    axes[1].set(title="training wall time per rung", xlabel="rung", ylabel="wall time (s)")
+    axes[1].set(title="fit wall time per rung (validation included)", xlabel="rung", ylabel="wall time (s)")
     for ax in axes:
         ax.set_xticks(x, [f"{i}" for i in x])
         ax.grid(alpha=0.3)
