@@ -94,3 +94,12 @@ def test_ablation_trains_every_rung_and_tests_each_with_and_without_tta(question
     assert all(len(r["runs"]) == 1 and len(r["tta_acc"]) == 1 for r in result["rungs"])
     assert all(0 <= r["tta_acc"][0] <= 1 for r in result["rungs"]) and result["epochs"] == 1
     assert (out / "ablation.png").is_file()
+
+
+def test_a_diverged_rung_is_shown_and_the_story_steps_over_it(tmp_path):
+    result = _result([("base", 0.50, 0.52, 10, None), ("sgd", 0.6, 0.6, 10, None), ("ls", 0.70, 0.71, 12, None)])
+    result.rungs[1].runs, result.rungs[1].tta_acc = [], []
+    assert "| 1 | change sgd | diverged |" in ablation.table(result).markdown
+    assert "ls +20.0 points" in ablation.story(result)  # against the last rung that finished
+    blocks = ablation.render(result, tmp_path)
+    assert "Diverged (loss not finite): sgd." in blocks[2].body
