@@ -23,7 +23,7 @@ import yaml
 from lab.config import EXPERIMENTS, compose, experiment_path
 from lab.errors import LabError
 from lab.questions import A2, Question, register
-from lab.questions.stats import binomial_se, pct
+from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.trained import load_trained
@@ -212,7 +212,7 @@ def table(r: AblationResult) -> Table:
 
 
 def epochs_words(n: int) -> str:
-    return f"{n} epoch" + ("" if n == 1 else "s")
+    return count(n, "epoch")
 
 
 def story(r: AblationResult) -> str:
@@ -281,9 +281,10 @@ def render(r: AblationResult, folder: Path) -> list:
     diverged = [g.name for g in r.rungs if not g.runs]
     blocks = [
         Text(
-            f"Starting from the course CNN, `{r.ladder}` adds one piece of the best CNN's recipe per rung (airbench94, "
-            "Keller Jordan, https://github.com/KellerJordan/cifar10-airbench), in the order a problem showed up; "
-            "the last rung is the best recipe at a reduced budget (`experiments/fast90.yaml`: widths 48-192-192)."
+            f"Starting from the course CNN, `experiments/{r.ladder}` adds one piece of the best CNN's recipe per rung "
+            "(airbench94, Keller Jordan, https://github.com/KellerJordan/cifar10-airbench), in the order a problem "
+            "showed up; the last rung is the best recipe at a reduced budget (`experiments/fast90.yaml`: widths "
+            "48-192-192)."
         ),
         table(r),
         Text(story(r) + (f" Diverged (loss not finite): {', '.join(diverged)}." if diverged else "")),

@@ -75,5 +75,10 @@ class Difference:
 
 
 def spread_words(seeds: int) -> str:
-    """What a ± means, in words: 'mean ± std over 3 seeds', or 'one seed, so no ±' (nothing was spread)."""
-    return f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed, so no ± (no spread measured)"
+    """What a ± means, in words: 'mean ± std over 3 seeds', or 'one seed: no spread measured'."""
+    return f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed: no spread measured"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")
