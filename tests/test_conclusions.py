@@ -64,6 +64,8 @@ def test_finetune_says_so_when_transfer_loses_to_scratch():
     assert any("Why transfer helps here" in line and "2,000 training images" in line for line in won)
     tied = explain(_finetune(scratch=(0.70, 0.66, 0.74), head=(0.70, 0.70, 0.71), full=(0.71, 0.67, 0.75)))
     assert any("no measurable gain over training from scratch" in line for line in tied)
+    assert "Full fine-tuning vs classifier only: tied: no measurable difference" in tied[2]
+    assert "Full fine-tuning vs classifier only: better by" in won[2] and "worse by" in lost[2]
     one_seed = explain(_finetune(scratch=(0.35,), head=(0.70,), full=(0.70,)))  # +35 points, but one seed
     assert not any("no measurable gain" in line for line in one_seed) and "no verdict" in one_seed[0]
 

@@ -211,7 +211,7 @@ def explain(r: FinetuneResult) -> list[str]:
     lines = [
         f"- Full fine-tuning vs from scratch: {full.verdict()}.",
         f"- Classifier only vs from scratch: {head.verdict()}.",
-        f"- Full fine-tuning vs classifier only: {r.difference(HEAD, FULL).verdict()}.",
+        f"- Full fine-tuning vs classifier only: {r.difference(HEAD, FULL).tie()}.",
     ]
     if full.measurable and full.delta > 0:
         lines.append(

@@ -65,6 +65,10 @@ class Difference:
         """'+2.30 ± 0.80 points (s.e.)' (± one standard error), or the delta alone when no spread was measured."""
         return f"{100 * self.delta:+.2f}" + (f" ± {100 * self.se:.2f} points (s.e.)" if self.se > 0 else " points")
 
+    def tie(self) -> str:
+        """The verdict, saying "tied" when the two settings cannot be told apart."""
+        return self.verdict().replace("no measurable effect", "tied: no measurable difference", 1)
+
     def verdict(self) -> str:
         """The difference in words: a measured gain or loss, or no measurable effect."""
         if self.se == 0:

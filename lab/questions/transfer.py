@@ -150,7 +150,7 @@ def explain(r: TransferResult) -> list[str]:
     lines += [start_only(res) for res in r.resolutions if any(v.label == START for v in res.variants)]
     lines += [
         f"- Full fine-tuning vs classifier only at {res.pixels} px: "
-        f"{tie(Difference.between(res.variant(HEAD).test, res.variant(FULL).test))}."
+        f"{Difference.between(res.variant(HEAD).test, res.variant(FULL).test).tie()}."
         for res in r.resolutions
     ]
     if r.lenet:
@@ -179,12 +179,6 @@ def start_only(res: Resolution) -> str:
         f"- The start alone (CIFAR-10 weights vs random, the same recipe, no freezing) at {res.pixels} px: "
         f"{change.verdict()}."
     )
-
-
-def tie(difference: Difference) -> str:
-    """A verdict that says "tied" when the two settings cannot be told apart."""
-    verdict = difference.verdict()
-    return verdict.replace("no measurable effect", "tied: no measurable difference", 1)
 
 
 def recipe_note() -> str:
