@@ -103,3 +103,24 @@ def test_a_diverged_rung_is_shown_and_the_story_steps_over_it(tmp_path):
     assert "ls +20.0 points" in ablation.story(result)  # against the last rung that finished
     blocks = ablation.render(result, tmp_path)
     assert "Diverged (loss not finite): sgd." in blocks[2].body
+
+
+def _leaves(config, path=()):
+    if isinstance(config, dict):
+        for key, value in config.items():
+            yield from _leaves(value, (*path, key))
+    else:
+        yield path[-1] if path else "", config
+
+
+def test_each_rungs_description_names_the_values_its_config_sets():
+    ladder = ablation.read_ladder(LADDER)
+    named = {"lr", "momentum", "weight_decay", "batch_size", "label_smoothing", "translate", "bn_eps"}
+    for rung in ladder["rungs"]:
+        for key, value in _leaves(rung["config"]):
+            if key in named:
+                assert f"{value:g}" in rung["change"], (rung["name"], key, value)
+            if key == "widths":
+                assert "-".join(map(str, value)) in rung["change"], rung["name"]
+    course = compose(["course_cnn"])["model"]["net"]["init_args"]
+    assert "-".join(map(str, course["widths"])) in ladder["rungs"][0]["change"]
