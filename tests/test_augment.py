@@ -78,3 +78,22 @@ def test_negative_strength_is_rejected():
         AugmentConfig(translate=-1)
     with pytest.raises(ValueError, match="hue"):
         AugmentConfig(hue=0.7)
+
+
+def test_lenna_figure_shows_the_trained_position_augmentation_and_a_colour_only_image(tmp_path):
+    """A2's Figure 3 uses the parameters the trained runs used (shift scaled to the image) and Lenna_aug2 only
+    changes colours: each of its pixels stays where it was."""
+    from torchvision.io import decode_image
+
+    from lab.questions import augment
+
+    trained, shown = augment.trained_position(256)
+    assert trained == AugmentConfig(**augment.TRAINING[augment.TRAINED]["data"]["init_args"]["augment"])
+    assert shown.translate == trained.translate * 8 and shown.rotate == 0 and shown.flip == trained.flip
+    assert f"shift ±{trained.translate} px at 32 px" in augment.position_label(trained, shown)
+    image = torch.rand(3, 64, 64, generator=torch.Generator().manual_seed(0))
+    augment.augmentation_figure(image, tmp_path, samples=2)
+    original, colour = (
+        decode_image(str(tmp_path / n)).float().mean(0).flatten() for n in ("Lenna.png", "Lenna_aug2.png")
+    )
+    assert torch.corrcoef(torch.stack([original, colour]))[0, 1] > 0.7  # same pixels, other colours

@@ -1,6 +1,8 @@
 """Every written conclusion follows the numbers: made-up results where the usual outcome is reversed
 (deeper is worse, fine-tuning loses to scratch, augmentation widens the gap, ...) must be said so."""
 
+from pathlib import Path
+
 from lab.questions.stats import Difference, Spread
 from lab.questions.training import RunSummary, Variant
 
@@ -62,6 +64,8 @@ def test_finetune_says_so_when_transfer_loses_to_scratch():
     assert any("Why transfer helps here" in line and "2,000 training images" in line for line in won)
     tied = explain(_finetune(scratch=(0.70, 0.66, 0.74), head=(0.70, 0.70, 0.71), full=(0.71, 0.67, 0.75)))
     assert any("no measurable gain over training from scratch" in line for line in tied)
+    assert "Full fine-tuning vs classifier only: tied: no measurable difference" in tied[2]
+    assert "Full fine-tuning vs classifier only: better by" in won[2] and "worse by" in lost[2]
     one_seed = explain(_finetune(scratch=(0.35,), head=(0.70,), full=(0.70,)))  # +35 points, but one seed
     assert not any("no measurable gain" in line for line in one_seed) and "no verdict" in one_seed[0]
 
@@ -82,6 +86,16 @@ def test_augment_says_the_gap_widens_when_it_does():
     assert "the gap widens" in explain(_augment(gaps_without=(0.02, 0.03, 0.02), gaps_with=(0.10, 0.11, 0.10)))
     assert "the gap shrinks" in explain(_augment(gaps_without=(0.10, 0.11, 0.10), gaps_with=(0.02, 0.03, 0.02)))
     assert "no measurable effect on the gap" in explain(_augment((0.05, 0.02, 0.08), (0.06, 0.03, 0.04)))
+
+
+def test_one_seed_is_said_so_and_never_gets_a_spread():
+    from lab.questions.augment import explain
+    from lab.questions.stats import spread_words
+
+    one = explain(_augment(gaps_without=(0.02,), gaps_with=(0.10,)))
+    assert "one seed: no spread measured" in one and "over 1 seeds" not in one and "±" not in one
+    assert "mean ± std over 3 seeds" in explain(_augment((0.02, 0.03, 0.02), (0.10, 0.11, 0.10)))
+    assert spread_words(1).startswith("one seed") and spread_words(2) == "mean ± std over 2 seeds"
 
 
 def test_compare_nets_names_the_better_network_from_the_numbers():
@@ -133,6 +147,14 @@ def test_lr_curves_does_not_assume_the_largest_rate_wins():
 
     text = explain(LrCurvesResult([rate(1e-3, 0.40), rate(1e-4, 0.70), rate(1e-5, 0.30)], 5000))
     assert "lr 0.0001 reaches the highest validation accuracy" in text and "the largest rate is not the best" in text
+
+
+def test_lr_curves_shows_the_course_cnn_layers_even_for_results_that_did_not_keep_them(tmp_path):
+    from lab.questions.lr_curves import LrCurvesResult, RateRun, render
+
+    run = RunSummary(0, 0.5, 0.5, 6, 1.0, "r", history=[{"epoch": 5, "val/acc": 0.5, "train_eval/acc": 0.6}])
+    blocks = render(LrCurvesResult([RateRun(1e-3, run)], 5000, [], layers=[]), tmp_path)
+    assert blocks[0].title.startswith("The course CNN (task 2a)") and "Conv2d" in blocks[0].markdown
 
 
 def _transfer(by_size):
@@ -295,7 +317,7 @@ def test_best_reports_accuracy_with_and_without_test_time_augmentation():
 
 
 def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
-    from lab.questions.finetune import GRADUAL, FinetuneResult, provenance, settings_rows
+    from lab.questions.finetune import FinetuneResult, provenance, settings_rows
 
     record = {"source": "experiments/lenet.yaml", "epochs": 20, "val_acc": 0.73}
     result = FinetuneResult("checkpoints/convnet_cifar10.pt", 0.729, True, 2000, [], source=record)
@@ -304,7 +326,25 @@ def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
     result.source = {"source": "experiments/lenet.yaml", "run_dir": str(tmp_path)}
     assert "does not keep the epoch count" in provenance(result)
     rows = dict(settings_rows())
-    assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"] and "not measured" in GRADUAL
+    assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"]
+    assert "from epoch 0 at 0.1 x" in rows["unfrozen at once"] and rows["learning rates"].endswith("= 0.002")
+
+
+def test_finetune_says_what_gradual_unfreezing_changes_against_unfreezing_at_once():
+    from lab.questions.finetune import AT_ONCE, curves_caption, gradual_text
+
+    def result(full, at_once):
+        r = _finetune(scratch=(0.6,) * len(full), head=(0.7,) * len(full), full=full)
+        r.variants.append(Variant(AT_ONCE, _runs(*at_once)))
+        return r
+
+    assert "it is better by +5" in gradual_text(result((0.75, 0.76, 0.75), (0.70, 0.71, 0.70)))
+    assert "it is worse by -5" in gradual_text(result((0.70, 0.71, 0.70), (0.75, 0.76, 0.75)))
+    assert "no measurable difference" in gradual_text(result((0.70, 0.66, 0.74), (0.71, 0.67, 0.75)))
+    assert "one seed, so no verdict" in gradual_text(result((0.75,), (0.70,)))
+    assert "not measured" in gradual_text(_finetune(scratch=(0.6,), head=(0.7,), full=(0.7,)))
+    assert "seeds 1-2" in curves_caption(result((0.75, 0.76, 0.75), (0.70, 0.71, 0.70)))
+    assert "no faded lines" in curves_caption(result((0.75,), (0.70,)))
 
 
 def test_no_share_is_rounded_to_a_whole_hundred_and_differences_say_their_uncertainty():
@@ -317,3 +357,35 @@ def test_no_share_is_rounded_to_a_whole_hundred_and_differences_say_their_uncert
     text = " ".join(explain(CompareResult(nets)))
     assert "(99.7%)" in text and "(100%)" not in text
     assert Difference.between(Spread.of([0.5, 0.52]), Spread.of([0.6, 0.62])).points().endswith("points (s.e.)")
+
+
+def test_transfer_measures_the_start_alone_and_says_when_full_and_classifier_only_tie():
+    from lab.questions.finetune import FULL, HEAD, SCRATCH
+    from lab.questions.transfer import START, Resolution, TransferResult, explain, settings
+
+    def result(scratch, start, head, full):
+        runs = zip((SCRATCH, START, HEAD, FULL), (scratch, start, head, full))
+        return TransferResult("best.ckpt", 0.94, [Resolution(32, [Variant(label, _runs(*a)) for label, a in runs])])
+
+    helps = " ".join(explain(result((0.70, 0.71, 0.70), (0.80, 0.81, 0.80), (0.85, 0.86, 0.85), (0.85, 0.87, 0.85))))
+    assert "The start alone (CIFAR-10 weights vs random, the same recipe, no freezing) at 32 px: better by +10" in helps
+    assert "Full fine-tuning vs classifier only at 32 px: tied: no measurable difference" in helps
+    hurts = " ".join(explain(result((0.80, 0.81, 0.80), (0.70, 0.71, 0.70), (0.80, 0.81, 0.80), (0.85, 0.86, 0.85))))
+    assert "at 32 px: worse by -10" in hurts and "classifier only at 32 px: better by +5" in hurts
+    net = {"model": {"net": {"class_path": "lab.models.CourseCNN", "init_args": {"stem": "whiten"}}}}
+    layers = settings(Path("x.ckpt"), net, 32)
+    start, scratch = layers[START][0], layers[SCRATCH][0]
+    assert start[:4] == scratch[:4]  # one recipe: the same base layers, only the last (how it starts) differs
+    assert [c["class_path"] for c in start[-1]["trainer"]["callbacks"]] == ["lab.callbacks.LoadPretrained"]
+
+
+def test_architectures_states_lenet5s_deviations_from_the_module():
+    from lab.models import ConvNet
+    from lab.questions.architectures import deviations
+
+    rows = {part: here for part, here, _ in deviations(ConvNet())}
+    assert rows["activation"].startswith("ReLU") and rows["S2, S4 subsampling"].startswith("MaxPool2d")
+    assert rows["input"].startswith("3 channels") and "2,416 parameters" in rows["C3 connectivity"]
+    other = {part: here for part, here, _ in deviations(ConvNet(in_channels=1, activation="tanh", pool="avg"))}
+    assert other["activation"].startswith("Tanh") and other["S2, S4 subsampling"].startswith("AvgPool2d")
+    assert other["input"].startswith("1 channel,") and "1,516" not in other["C3 connectivity"]

@@ -131,6 +131,9 @@ def _conv_weights(run_dir) -> dict[str, torch.Tensor]:
 
 
 def test_transfer_starts_from_the_best_cnn_at_both_sizes_and_keeps_a_frozen_body(question_args):
+    from lab.questions.finetune import FULL, HEAD, SCRATCH
+    from lab.questions.transfer import START
+
     with pytest.raises(SystemExit):  # nothing to start from yet: one line naming `make best`
         main(_question("transfer"), question_args)
     source = _result(main(_question("best"), ["--experiment", "fast90", *question_args]))
@@ -138,11 +141,15 @@ def test_transfer_starts_from_the_best_cnn_at_both_sizes_and_keeps_a_frozen_body
     assert result["source"] == source["checkpoint"] and [r["pixels"] for r in result["resolutions"]] == [32, 96]
     start = _conv_weights(source["run_dir"])
     for resolution in result["resolutions"]:
-        scratch, head, full = (v["runs"][0] for v in resolution["variants"])
+        runs = {v["label"]: v["runs"][0] for v in resolution["variants"]}
+        scratch, head, full, start_only = (runs[label] for label in (SCRATCH, HEAD, FULL, START))
         blob = torch.load(next(Path(head["run_dir"]).glob("checkpoints/best-*.ckpt")), weights_only=False)
         assert list(blob["STL10SubsetDataModule"]["image_size"]) == [resolution["pixels"]] * 2
         assert len(start) == 6 and all(torch.equal(w, start[k]) for k, w in _conv_weights(head["run_dir"]).items())
         assert not any(torch.equal(w, start[k]) for k, w in _conv_weights(scratch["run_dir"]).items())
+        moved = {k: (w - start[k]).norm() for k, w in _conv_weights(start_only["run_dir"]).items()}
+        far = {k: (w - start[k]).norm() for k, w in _conv_weights(scratch["run_dir"]).items()}
+        assert all(0 < moved[k] < far[k] for k in start)  # began at the CIFAR-10 weights, and its body trained
         assert head["test_images"] == full["test_images"] == 40
 
 
@@ -231,7 +238,9 @@ def test_pretrain_finetune_bonus_and_stl10_samples(question_args, tmp_path, caps
         in printed
     )
     result = _result(out)
-    assert [v["label"].split(" ")[0] for v in result["variants"]] == ["from", "classifier", "full"]
+    assert [v["label"].split(" ")[0] for v in result["variants"]] == ["from", "classifier", "full", "full"]
+    at_once = (Path(result["variants"][3]["runs"][0]["run_dir"]) / "config.yaml").read_text()
+    assert "unfreeze_at_epoch: 0" in at_once and "unfrozen at once" in result["variants"][3]["label"]
     assert all(len(v["runs"]) == 2 and v["runs"][0]["test_images"] == 40 for v in result["variants"])
     assert result["orders_identical"] is True and (out / "val_curves.png").stat().st_size > 20_000
 

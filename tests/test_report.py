@@ -279,15 +279,23 @@ def test_a2_listings_are_the_source():
     import inspect
 
     from lab import losses
+    from lab.data import augment
+    from lab.data.base import InMemoryImageDataModule
     from lab.models import cnn
+    from lab.module import ClassifierModule
     from lab.numpy_bn import bn
     from lab.report.a2 import code_part
 
     text = "\n".join(code_part())
     listed = [(bn, "batchnorm_backward"), (bn, "batchnorm_forward_train"), (bn, "batchnorm_forward_inference")]
     listed += [(losses, "cross_entropy"), (losses, "log_softmax"), (cnn, "CourseCNN"), (cnn, "ConvGroup")]
+    listed += [(InMemoryImageDataModule, "prepare_batch"), (InMemoryImageDataModule, "on_after_batch_transfer")]
+    listed += [(augment, "BatchAugment"), (augment, "random_translate"), (ClassifierModule, "training_step")]
+    listed += [(ClassifierModule, "_loss"), (ClassifierModule, "evaluate")]
     for module, name in listed:
         assert f"```python\n{inspect.getsource(getattr(module, name)).rstrip()}\n```" in text, name
+    line = inspect.getsourcelines(ClassifierModule.training_step)[1]
+    assert f"*ClassifierModule.training_step* (lab/module.py, line {line}):" in text
     errors = re.search(r"relative error .*?: dx ([\d.e+-]+), dgamma ([\d.e+-]+), dbeta ([\d.e+-]+)\.", text)
     assert errors and all(float(e) < 1e-6 for e in errors.groups())
     rows = [ln for ln in text.splitlines() if ln.startswith("| 0") and "typical" in ln]

@@ -10,7 +10,7 @@ parameters of F6 with the calculation.
 from __future__ import annotations
 
 from argparse import Namespace
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.models import ConvNet, TwoLayerNet, count_parameters
@@ -40,6 +40,7 @@ class ArchitecturesResult:
     f6_in: int
     f6_out: int
     f6_parameters: int
+    deviations: list[list[str]] = field(default_factory=list)  # (part, this ConvNet, LeNet-5 of 1998)
 
     @property
     def first_conv_answer(self) -> str:
@@ -78,6 +79,30 @@ def answers(convnet: ConvNet) -> dict:
     }
 
 
+ORIGINAL_C3 = 1516  # LeNet-5 (LeCun et al. 1998): C3's 60 of 96 S2-C3 map pairs connected, 1,516 trainable parameters
+
+
+def deviations(net: ConvNet) -> list[list[str]]:
+    """Where this ConvNet departs from LeNet-5 as published (LeCun et al., 1998), read from the module."""
+    c1, s2, c3 = net.features.c1, net.features.s2, net.features.c3
+    conv1, conv3 = c1[0], c3[0]
+    act = type(c1[-1]).__name__
+    c3_params = count_parameters(conv3)
+    channels = f"{conv1.in_channels} channel" + ("s (colour)" if conv1.in_channels > 1 else "")
+    return [
+        ["input", f"{channels}, {INPUT_SHAPE[1]} x {INPUT_SHAPE[2]}",
+         "1 channel (grey), 32 x 32 (28 x 28 digits, padded)"],
+        ["activation", f"{act} after every conv and F6", "scaled tanh, 1.7159 tanh(2a/3)"],
+        ["S2, S4 subsampling", f"{type(s2).__name__} 2 x 2, {count_parameters(s2)} trainable parameters",
+         "2 x 2 sum x trainable coefficient + trainable bias, then sigmoid (12 parameters in S2)"],
+        ["C3 connectivity", f"each of {conv3.out_channels} maps sees all {conv3.in_channels} S2 maps "
+         f"(groups = {conv3.groups}): {c3_params:,} parameters",
+         f"a fixed table: 60 of the 96 map pairs, {ORIGINAL_C3:,} parameters"],
+        ["output", f"Linear {net.classifier.in_features} -> {net.classifier.out_features}, softmax cross-entropy",
+         "10 Euclidean RBF units with fixed +-1 codes, MSE-like criterion"],
+    ]  # fmt: skip
+
+
 def run(args: Namespace, out: Path) -> ArchitecturesResult:
     nets = {"TwoLayerNet": TwoLayerNet(), "ConvNet": ConvNet()}
     return ArchitecturesResult(
@@ -85,6 +110,7 @@ def run(args: Namespace, out: Path) -> ArchitecturesResult:
         layers={name: [Layer(**row) for row in layer_table(net, INPUT_SHAPE)] for name, net in nets.items()},
         parameters={name: count_parameters(net) for name, net in nets.items()},
         **answers(nets["ConvNet"]),
+        deviations=deviations(nets["ConvNet"]),
     )
 
 
@@ -101,6 +127,14 @@ def render(r: ArchitecturesResult, folder: Path) -> list:
                 f"{r.parameters[name]:,} trainable parameters, read from lab/models by a forward pass.",
             )
         )
+    blocks.append(
+        Table(
+            "ConvNet against LeNet-5 as published (LeCun et al., 1998)",
+            markdown_table(["part", "ConvNet here (read from the module)", "LeNet-5, 1998"],
+                           r.deviations or deviations(ConvNet()), "lll"),
+            "The layer sizes (C1 6@5x5, C3 16@5x5, C5 120, F6 84) are LeNet-5's; these parts differ.",
+        )
+    )  # fmt: skip
     blocks += [
         Text(f"**Kernel size of the first convolutional layer for colour input.** {r.first_conv_answer}"),
         Text(

@@ -22,19 +22,35 @@ from lab.data.augment import AugmentConfig, BatchAugment
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.paths import find_dataset
 from lab.questions import A2, Question, register
-from lab.questions.stats import Difference, Spread
+from lab.questions.stats import Difference, Spread, spread_words
 from lab.questions.training import Variant, over_seeds
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
 from lab.viz.style import figure, save
 
-POSITION = AugmentConfig(flip=True, rotate=25)  # translate: 1/8 of the image side, set per image
-COLOUR = AugmentConfig(brightness=0.4, contrast=0.4, saturation=0.6, hue=0.1)
+COLOUR = AugmentConfig(brightness=0.4, contrast=0.4, saturation=0.6, hue=0.1)  # shown on Lenna; never trained
 LENNA_FILES = ("Lenna.png", "Lenna_aug1.png", "Lenna_aug2.png")  # the text's results: original, position, colour
+TRAINED = "flip + translate 4 px"
 TRAINING = {
     "none": {"data": {"init_args": {"augment": None}}},
-    "flip + translate 4 px": {"data": {"init_args": {"augment": {"flip": True, "translate": 4}}}},
+    TRAINED: {"data": {"init_args": {"augment": {"flip": True, "translate": 4}}}},
 }
+TRAINED_SIDE = 32  # CIFAR-10's image side, in pixels: the trained shift is relative to it
+
+
+def trained_position(side: int) -> tuple[AugmentConfig, AugmentConfig]:
+    """The position augmentation the trained runs used (read from TRAINING) and the same at an image of ``side``
+    pixels: the shift scaled by side / 32, so that it moves the image by the same fraction of its side."""
+    trained = AugmentConfig(**TRAINING[TRAINED]["data"]["init_args"]["augment"])
+    return trained, replace(trained, translate=max(1, round(trained.translate * side / TRAINED_SIDE)))
+
+
+def position_label(trained: AugmentConfig, shown: AugmentConfig) -> str:
+    flip = "flip (p 0.5), " if trained.flip else ""
+    return (
+        f"position, as trained:\n{flip}shift ±{trained.translate} px at {TRAINED_SIDE} px\n"
+        f"(±{shown.translate} px here, {trained.translate / TRAINED_SIDE:.3g} of the side)"
+    )
 
 
 @dataclass
@@ -76,12 +92,10 @@ def load_image(path: Path | None) -> tuple[torch.Tensor, Path]:
 def augmentation_figure(image: torch.Tensor, out: Path, samples: int = 5, seed: int = 0) -> Figure:
     """The panel figure, plus the text's three files: Lenna.png, Lenna_aug1.png (position), Lenna_aug2.png (colour)."""
     batch, generator = image.unsqueeze(0).repeat(samples, 1, 1, 1), torch.Generator().manual_seed(seed)
-    position = replace(POSITION, translate=max(1, min(image.shape[1:]) // 8))
+    trained, position = trained_position(min(image.shape[1:]))
     rows = {
-        f"position\nflip, shift ±{position.translate} px,\nrotate ±{position.rotate:g}°": BatchAugment(
-            position
-        ).position(batch, generator),
-        f"colour\nbrightness ±{COLOUR.brightness:.0%}, contrast ±{COLOUR.contrast:.0%},\n"
+        position_label(trained, position): BatchAugment(position).position(batch, generator),
+        f"colour only (not trained):\nbrightness ±{COLOUR.brightness:.0%}, contrast ±{COLOUR.contrast:.0%},\n"
         f"saturation ±{COLOUR.saturation:.0%}, hue ±{COLOUR.hue:g} turn": BatchAugment(COLOUR).colour(batch, generator),
     }
     for name, picture in zip(LENNA_FILES, (image, *(x[0] for x in rows.values()))):
@@ -98,9 +112,13 @@ def augmentation_figure(image: torch.Tensor, out: Path, samples: int = 5, seed: 
             ax.set_xticks([])
             ax.set_yticks([])
     h, w = image.shape[1:]
-    caption = ("Original; flip, shift and rotation; brightness, contrast, saturation and hue (lab/data/augment.py). "
-               "Lenna.png, Lenna_aug1.png and Lenna_aug2.png hold one of each.")  # fmt: skip
-    title = f"Augmentations on the {h} x {w} px image: position (top) and colour (bottom)"
+    caption = (
+        f"Top: the position augmentation the trained runs used ({TRAINED}, experiments/course_cnn.yaml + this "
+        f"question's change), its shift scaled from {TRAINED_SIDE} px to this image's side. Bottom: colour only "
+        "(brightness, contrast, saturation, hue; no training run uses it). Both by lab/data/augment.py. Lenna.png, "
+        "Lenna_aug1.png (position: the first top sample) and Lenna_aug2.png (colour only: the first bottom sample)."
+    )
+    title = f"Augmentations on the {h} x {w} px image: position as trained (top), colour only (bottom)"
     return save(fig, out / "lenna_augmentations.png", title, caption, label="A2 Figure 3")
 
 
@@ -121,7 +139,7 @@ def explain(r: AugmentResult) -> str:
     text = (
         f"Train - validation accuracy gap at the last epoch (training accuracy on un-augmented images, eval mode): "
         f"{without.pct(1)} points without augmentation, {with_.pct(1)} points with flip + translate "
-        f"(mean ± std over {without.n} seeds). Augmentation changes the gap by {change.points()}: "
+        f"({spread_words(without.n)}). Augmentation changes the gap by {change.points()}: "
     )
     if change.measurable:
         text += "the gap " + ("shrinks: augmentation reduces overfitting." if change.delta < 0 else "widens.")
@@ -143,7 +161,8 @@ def render(r: AugmentResult, folder: Path) -> list:
         *placed(r.figures[:1], folder),
         Text(explain(r)),
         Table("Course CNN without and with augmentation", markdown_table(header, rows),
-              "Last epoch, mean ± std over seeds; training accuracy on 5,000 un-augmented training images "
+              f"Last epoch, {spread_words(len(r.variants[0].runs))}; training accuracy on 5,000 un-augmented "
+              "training images "
               "in eval mode."),
         *placed(r.figures[1:], folder),
     ]  # fmt: skip

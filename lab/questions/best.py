@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from lab.questions import A2, Question, register
-from lab.questions.stats import binomial_se, pct
+from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import fit
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import RunResult, reload
@@ -192,7 +192,7 @@ def render(r: BestResult, folder: Path) -> list:
     verdict = "meets" if plain - 2 * se >= BAR else ("is at" if plain >= BAR else "misses")
     blocks = [
         Text(
-            f"Best checkpoint of `experiments/{r.config}.yaml` ({r.epochs} epochs): {accuracy_text(r)}; best "
+            f"Best checkpoint of `experiments/{r.config}.yaml` ({count(r.epochs, 'epoch')}): {accuracy_text(r)}; best "
             f"validation accuracy {pct(r.best_val_acc)}%. Without TTA it {verdict} the text's full-score bar of "
             f"{BAR:.0%} top-1."
             + (f" Training took {r.train_seconds:.0f} s (validation excluded)" if r.train_seconds else "")
@@ -201,7 +201,7 @@ def render(r: BestResult, folder: Path) -> list:
         Text(
             f"The network and the recipe are those of {SOURCE}, rewritten as options of the hand-written "
             "`lab.models.CourseCNN` (its code is listed below) and trained with the hand-written cross-entropy; "
-            f"here {r.epochs} epochs with 5,000 of the 50,000 training images held out for validation, where "
+            f"here {count(r.epochs, 'epoch')} with 5,000 of the 50,000 training images held out for validation, where "
             "airbench94 trains 9.9 epochs on all 50,000."
         ),
     ]
@@ -235,7 +235,7 @@ def headline(r: BestResult) -> str:
         if r.tta == "none" or r.test_acc_plain != r.test_acc_plain
         else f" with TTA, {pct(r.test_acc_plain, 1)}% without"
     )
-    return f"test {pct(r.test_acc, 1)}%{tta} ({r.epochs} epochs" + (
+    return f"test {pct(r.test_acc, 1)}%{tta} ({count(r.epochs, 'epoch')}" + (
         f", {r.train_seconds:.0f} s of training)" if r.train_seconds else ")"
     )
 

@@ -2,9 +2,10 @@
 
     make finetune       # or: python -m lab.questions finetune [--seeds 3] [--epochs N] [--checkpoint PATH]
 
-Three settings on the same split, budget and seeds: from scratch; classifier only (the body frozen
+Four settings on the same split, budget and seeds: from scratch; classifier only (the body frozen
 throughout); full fine-tuning (the classifier alone for 5 epochs, then the body unfrozen at a tenth of
-the rate: lab.callbacks.FreezeUnfreeze). The fine-tuned runs start from checkpoints/convnet_cifar10.pt
+the rate: lab.callbacks.FreezeUnfreeze); and its control, the body unfrozen at once (from epoch 0).
+The fine-tuned runs start from checkpoints/convnet_cifar10.pt
 (`make cifar10-convnet`), whose 10-way classifier is replaced by a 5-way one (lab.callbacks.LoadPretrained).
 Both loading orders of the text are checked to give the same body weights.
 """
@@ -24,13 +25,19 @@ from lab.models import ConvNet
 from lab.models.transfer import load_pretrained
 from lab.questions import CV1, Question, register
 from lab.questions.pretrain import TARGET
-from lab.questions.stats import Difference, binomial_se
+from lab.questions.stats import Difference, binomial_se, spread_words
 from lab.questions.training import Variant, over_seeds
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.style import figure, save
 
 SCRATCH, HEAD, FULL = "from scratch", "classifier only (body frozen)", "full fine-tuning (unfreeze at epoch 5)"
-VARIANTS = {SCRATCH: ["stl10"], HEAD: ["stl10", "stl10_head"], FULL: ["stl10", "stl10_finetune"]}
+AT_ONCE = "full fine-tuning (unfrozen at once)"
+VARIANTS = {
+    SCRATCH: ["stl10"],
+    HEAD: ["stl10", "stl10_head"],
+    FULL: ["stl10", "stl10_finetune"],
+    AT_ONCE: ["stl10", "stl10_finetune_at_once"],
+}
 
 
 @dataclass
@@ -54,7 +61,7 @@ class FinetuneResult:
 QUESTION = register(Question(
     __name__, "Fine-tuning the ConvNet", CV1, "§3.2", order=70, result_type=FinetuneResult,
     asks="Output layer 10 -> 5 (both loading orders), fine-tune on STL-10, compare with training from scratch.",
-    configs="experiments/stl10.yaml, stl10_head.yaml, stl10_finetune.yaml"))  # fmt: skip
+    configs="experiments/stl10.yaml, stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml"))  # fmt: skip
 
 
 def starting_point(checkpoint: Path) -> tuple[dict, dict]:
@@ -105,11 +112,12 @@ def run(args: Namespace, out: Path) -> FinetuneResult:
 
 def settings_rows() -> list[list[str]]:
     """The fine-tuning settings as the configs set them (experiments/stl10.yaml and its two layers)."""
-    base, full = load_layer("stl10"), load_layer("stl10_finetune")
+    base, full, at_once = load_layer("stl10"), load_layer("stl10_finetune"), load_layer("stl10_finetune_at_once")
     optimizer = base["model"]["optimizer"]
+    rate = optimizer.get("init_args", {}).get("lr")
     schedule = base["model"].get("lr_scheduler", {})
     data = base["data"]["init_args"]
-    unfreeze = next(c["init_args"] for c in full["trainer"]["callbacks"] if c["class_path"].endswith("FreezeUnfreeze"))
+    unfreeze, now = (unfreeze_args(layer) for layer in (full, at_once))
     args = ", ".join(f"{k} {v}" for k, v in optimizer.get("init_args", {}).items())
     steps = ", ".join(f"{k} {v}" for k, v in schedule.get("init_args", {}).items())
     return [
@@ -122,12 +130,24 @@ def settings_rows() -> list[list[str]]:
             + ", ".join(f"{k} {v}" for k, v in data.get("augment", {}).items()),
         ],
         ["classifier only", "the new 5-way classifier at the optimizer's rate; the body frozen throughout"],
+        ["learning rates", f"classifier {rate:g}; body (once unfrozen) {unfreeze.get('lr_factor', 1):g} x that"
+         + (f" = {rate * unfreeze.get('lr_factor', 1):g}" if isinstance(rate, float | int) else "")],
         [
             "full fine-tuning",
             f"the classifier alone for {unfreeze['unfreeze_at_epoch']} epochs, then the whole body "
             f"unfrozen at {unfreeze.get('lr_factor', 1):g} x the classifier's rate",
         ],
-    ]
+        [
+            "unfrozen at once",
+            f"the whole body trainable from epoch {now['unfreeze_at_epoch']} at {now.get('lr_factor', 1):g} x the "
+            "classifier's rate (the control for gradual unfreezing)",
+        ],
+    ]  # fmt: skip
+
+
+def unfreeze_args(layer: dict) -> dict:
+    """The FreezeUnfreeze callback's arguments in a config layer."""
+    return next(c["init_args"] for c in layer["trainer"]["callbacks"] if c["class_path"].endswith("FreezeUnfreeze"))
 
 
 def pretrain_epochs(record: dict) -> int | None:
@@ -171,11 +191,18 @@ def draw(result: FinetuneResult, path: Path) -> Figure:
     ax.set(xlabel="epoch", ylabel="validation accuracy (%)")
     ax.grid(alpha=0.3)
     ax.legend()
-    return save(
-        fig,
-        path,
-        "STL-10 (5 classes, 32x32): validation accuracy, one line per seed",
-        "Validation accuracy (%) per epoch of every run; seed 0 solid, the other seeds faded in the same colour.",
+    return save(fig, path, "STL-10 (5 classes, 32x32): validation accuracy, one line per seed", curves_caption(result))
+
+
+def curves_caption(result: FinetuneResult) -> str:
+    """What the solid and the faded lines are, for the number of seeds that ran."""
+    seeds = max((len(v.runs) for v in result.variants), default=0)
+    if seeds <= 1:
+        return "Validation accuracy (%) per epoch of each setting's one run (one seed, so no faded lines)."
+    return (
+        f"Validation accuracy (%) per epoch of every run: seed 0 solid; the faded lines in the same colour are the "
+        f"same setting with seeds 1-{seeds - 1} (another initialisation of the new classifier and another batch "
+        "order). Their spread is the seed noise behind the ± of the table."
     )
 
 
@@ -184,7 +211,7 @@ def explain(r: FinetuneResult) -> list[str]:
     lines = [
         f"- Full fine-tuning vs from scratch: {full.verdict()}.",
         f"- Classifier only vs from scratch: {head.verdict()}.",
-        f"- Full fine-tuning vs classifier only: {r.difference(HEAD, FULL).verdict()}.",
+        f"- Full fine-tuning vs classifier only: {r.difference(HEAD, FULL).tie()}.",
     ]
     if full.measurable and full.delta > 0:
         lines.append(
@@ -210,10 +237,23 @@ def explain(r: FinetuneResult) -> list[str]:
 
 GRADUAL = (
     "Gradual unfreezing: while the new classifier is still random, its large early gradients would flow into the "
-    "pretrained filters and disturb them; training it alone first, then the body at a tenth of the rate, keeps "
-    "the CIFAR-10 features while the body adapts. Unfreezing everything at once was not run, so its difference "
-    "from gradual unfreezing is not measured here."
+    "pretrained filters and disturb them; training it alone first, then the body at a tenth of the rate, is meant "
+    "to keep the CIFAR-10 features while the body adapts."
 )
+
+
+def gradual_text(r: FinetuneResult) -> str:
+    """The expectation, then what gradual unfreezing measurably changes against unfreezing at once."""
+    if not any(v.label == AT_ONCE for v in r.variants):
+        return GRADUAL + " Unfreezing at once was not run with these results, so the difference is not measured."
+    change = r.difference(AT_ONCE, FULL)
+    if change.se == 0:
+        found = f"the difference is {change.points()} with one seed, so no verdict"
+    elif not change.measurable:
+        found = f"it makes no measurable difference here ({change.points()}, within two standard errors)"
+    else:
+        found = f"it is {'better' if change.delta > 0 else 'worse'} by {change.points()}"
+    return f"{GRADUAL} Measured against unfreezing the body at once (same rates, budget and seeds): {found}."
 
 
 def render(r: FinetuneResult, folder: Path) -> list:
@@ -229,23 +269,24 @@ def render(r: FinetuneResult, folder: Path) -> list:
         ]
         for v in r.variants
     ]
-    header = ["training", "test acc (%), mean ± std", "s.e. of one run (pts)", "val acc (%)", "epochs", "seeds"]
+    header = ["training", "test acc (%)", "s.e. of one run (pts)", "val acc (%)", "epochs", "seeds"]
     return [
         Text(
             f"The ConvNet trained on CIFAR-10 (`{Path(r.checkpoint).name}`, {100 * r.checkpoint_test_acc:.1f}% "
             "CIFAR-10 test accuracy) gets a new classifier for 5 classes, by either loading order of the text: load "
             "everything then replace the output layer, or replace it first then load the matching weights. Both "
             f"orders give {'identical' if r.orders_identical else 'DIFFERENT'} body weights (checked on this "
-            "checkpoint). Three settings share the split, budget and seeds."
+            f"checkpoint). The {len(r.variants)} settings share the split, budget and seeds."
         ),
         Text("\n".join(explain(r))),
         *([Text(provenance(r))] if r.source else []),
         *([Table("Fine-tuning settings", markdown_table(["setting", "value"], r.settings, "ll"),
-                 "Shared by the three settings unless the row says otherwise (experiments/stl10.yaml, "
-                 "stl10_head.yaml, stl10_finetune.yaml).")] if r.settings else []),
-        Text(GRADUAL),
+                 "Shared by the settings unless the row says otherwise (experiments/stl10.yaml, "
+                 "stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml).")] if r.settings else []),
+        Text(gradual_text(r)),
         Table("Fine-tuning on the STL-10 subset", markdown_table(header, rows, "lrrrrr"),
-               f"Test accuracy on {n_test} STL-10 test images, mean ± std over seeds, and the binomial standard error "
+               f"Test accuracy on {n_test} STL-10 test images ({spread_words(len(r.variants[0].runs))}), and the "
+               "binomial standard error "
                "of one run's test accuracy."),
         *placed(r.figures, folder),
     ]  # fmt: skip

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.questions import A2, Question, register
-from lab.questions.stats import binomial_se, pct
+from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, raise_diverged
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
@@ -84,7 +84,7 @@ def explain(r: LrCurvesResult) -> str:
     best, worst = ranked[0], ranked[-1]
     se = binomial_se(best.run.last["val/acc"], r.val_images)
     text = (
-        f"After {best.run.epochs} epochs, lr {best.lr:g} reaches the highest validation accuracy "
+        f"After {count(best.run.epochs, 'epoch')}, lr {best.lr:g} reaches the highest validation accuracy "
         f"({pct(best.run.last['val/acc'], 1)}%, ±{100 * se:.1f} points binomial s.e. on {r.val_images:,} images), "
         f"lr {worst.lr:g} the lowest ({pct(worst.run.last['val/acc'], 1)}%): "
     )
@@ -123,7 +123,7 @@ def render(r: LrCurvesResult, folder: Path) -> list:
         "accuracy on 5,000 un-augmented training images in eval mode; the test accuracy of the best checkpoint."
     )
     table = Table("Course CNN after training at three learning rates", markdown_table(header, rows), caption)
-    course = [layers_table(r.layers)] if r.layers else []
+    course = [layers_table(r.layers or course_cnn_layers())]  # results made before it was kept: read it now
     return [*course, Text(explain(r)), table, *placed(r.figures, folder)]
 
 

@@ -65,6 +65,10 @@ class Difference:
         """'+2.30 ± 0.80 points (s.e.)' (± one standard error), or the delta alone when no spread was measured."""
         return f"{100 * self.delta:+.2f}" + (f" ± {100 * self.se:.2f} points (s.e.)" if self.se > 0 else " points")
 
+    def tie(self) -> str:
+        """The verdict, saying "tied" when the two settings cannot be told apart."""
+        return self.verdict().replace("no measurable effect", "tied: no measurable difference", 1)
+
     def verdict(self) -> str:
         """The difference in words: a measured gain or loss, or no measurable effect."""
         if self.se == 0:
@@ -72,3 +76,13 @@ class Difference:
         if not self.measurable:
             return f"no measurable effect ({self.points()}, within two standard errors)"
         return f"{'better' if self.delta > 0 else 'worse'} by {self.points()}"
+
+
+def spread_words(seeds: int) -> str:
+    """What a ± means, in words: 'mean ± std over 3 seeds', or 'one seed: no spread measured'."""
+    return f"mean ± std over {seeds} seeds" if seeds > 1 else "one seed: no spread measured"
+
+
+def count(n: int, noun: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {noun}" + ("" if n == 1 else "s")

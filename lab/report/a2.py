@@ -12,7 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lab import losses
+from lab import losses, module
+from lab.data import augment, base
 from lab.models import cnn
 from lab.numpy_bn import bn
 from lab.paths import REPO_ROOT
@@ -29,6 +30,25 @@ LISTINGS = (
         "The CNN modules (CourseCNN: the course CNN and, with options, the best CNN)",
         cnn,
         ("_bn", "_conv", "ConvGroup", "CourseCNN"),
+    ),
+    (
+        "Data augmentation and the batch path (uint8 batch -> augmented, normalised float batch)",
+        base,
+        (
+            "InMemoryImageDataModule.on_after_batch_transfer",
+            "InMemoryImageDataModule.prepare_batch",
+            "InMemoryImageDataModule._preflip",
+        ),
+    ),
+    (
+        "Data augmentation and the batch path (uint8 batch -> augmented, normalised float batch)",
+        augment,
+        ("BatchAugment", "random_flip", "random_translate", "adjust_brightness", "adjust_contrast"),
+    ),
+    (
+        "The training step, the loss call and test-time augmentation",
+        module,
+        ("ClassifierModule._loss", "ClassifierModule.training_step", "ClassifierModule.evaluate"),
     ),
 )
 
@@ -56,12 +76,19 @@ class Listing:
 def listings() -> list[Listing]:
     """Every listed function or class, its source as it is in the repository."""
     found = []
-    for title, module, names in LISTINGS:
-        file = Path(inspect.getsourcefile(module)).relative_to(REPO_ROOT).as_posix()
+    for title, source_module, names in LISTINGS:
+        file = Path(inspect.getsourcefile(source_module)).relative_to(REPO_ROOT).as_posix()
         for name in names:
-            lines, first = inspect.getsourcelines(getattr(module, name))
+            lines, first = inspect.getsourcelines(attribute(source_module, name))
             found.append(Listing(title, file, name, first, "".join(lines)))
     return found
+
+
+def attribute(owner, dotted: str):
+    """``module`` + "Class.method" -> the method (listings name methods by their class)."""
+    for part in dotted.split("."):
+        owner = getattr(owner, part)
+    return owner
 
 
 def gradient_check(batch: int = 8, channels: int = 5, seed: int = 0, h: float = 1e-5) -> dict[str, float]:
