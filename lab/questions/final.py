@@ -141,7 +141,7 @@ def predicted(study: HparamsResult, network: str, chosen: list[str]) -> float:
 
 
 def neighbours(config: dict, change: dict) -> dict[str, dict]:
-    """Second-round changes around a candidate (each on top of it): learning rate alone, batch size with
+    """Second-round changes around a candidate (each on top of it): a larger learning rate, batch size with
     learning rate (linear scaling), batch norm with learning rate (normalised nets take larger steps)."""
     resolved = merge(config, change)
     lr = resolved["model"]["optimizer"]["init_args"]["lr"]
@@ -150,7 +150,6 @@ def neighbours(config: dict, change: dict) -> dict[str, dict]:
     rate = lambda x: {"model": {"optimizer": {"init_args": {"lr": x}}}}  # noqa: E731
     toggled = {"model": {"net": {"init_args": {"batch_norm": not bn}}}}
     return {
-        f"lr x0.5 ({lr / 2:g})": rate(lr / 2),
         f"lr x2 ({lr * 2:g})": rate(lr * 2),
         f"batch {2 * batch}, lr x2": merge(rate(lr * 2), {"data": {"init_args": {"batch_size": 2 * batch}}}),
         f"batch norm {'off' if bn else 'on'}": toggled,

@@ -1,13 +1,19 @@
 """CV1 part 2, §2.4 (a, c): hyperparameter study of TwoLayerNet and ConvNet.
 
-    make hparams          # default study (~25 min on 2 CPU cores); FULL=1 adds the larger grid
+    make hparams          # default study; FULL=1 adds the larger grid
     python -m lab.questions hparams [--full] [--networks ConvNet] [--factors "learning rate"] [--study YAML]
 
-The study (experiments/hparams_study.yaml) changes one factor at a time around each network's base
-config: learning rate, batch size, epochs, optimizer, weight decay, augmentation, batch norm. Lightning's
-learning-rate finder (Tuner.lr_find) shows first where the usable range lies. The base config is also
-trained with --seeds seeds: its spread is the noise band against which every single-run difference is
-judged. The best setting of each network is picked by validation accuracy only.
+Both base configs (experiments/twolayer.yaml, lenet.yaml) share one recipe: SGD + Nesterov momentum 0.9,
+one-cycle, flip + translate, batch 128, the same budget, training accuracy measured on 5,000 un-augmented
+training images (train_eval/acc). The study (experiments/hparams_study.yaml) changes one thing at a time
+around each: learning rate (a log grid that brackets the best, up to divergence, which is recorded and
+the study goes on), batch size, epochs (a budget curve), optimizer (Adam with the same schedule), weight
+decay, augmentation, batch norm, width. The base config is trained with --seeds seeds: its spread is the
+noise band; settings within that band of the best are re-run over seeds and compared by their mean. Each
+factor's explanation is chosen by measured diagnostics (training vs validation accuracy, first-epoch loss,
+divergence, parameters). Lightning's learning-rate finder runs with each network's own optimizer for
+lr_finder_steps steps; its suggestion is set against the sweep's best rate, and a finder whose loss never
+fell below the untrained ln 10 suggests nothing.
 """
 
 from __future__ import annotations
