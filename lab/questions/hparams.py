@@ -196,7 +196,7 @@ def assemble(runs: list, outcomes: list) -> tuple[list[StudyRow], dict[str, list
     return rows, {k: [r for r in v if r] for k, v in noise.items()}
 
 
-def near_best(rows: list[StudyRow], network: str, band: float, most: int = 2) -> list[StudyRow]:
+def near_best(rows: list[StudyRow], network: str, band: float, most: int = 1) -> list[StudyRow]:
     """The settings (not the base, which has its seeds) within the noise band of the network's best single
     run, best first, at most ``most``: they are re-run over seeds before one is called better."""
     ran = [r for r in rows if r.network == network and r.run and (r.factor, r.value) != BASE and not r.same_as_base]
