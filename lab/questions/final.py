@@ -260,7 +260,7 @@ def rounds_table(r: FinalResult) -> str:
                 continue
             acc = "diverged" if trial.run is None else pct(trial.val_acc)
             delta = "–" if trial.run is None else f"{100 * (trial.val_acc - base):+.1f}"
-            rows.append([c.network, stage, trial.label, trial.epochs, acc, delta])
+            rows.append([c.network, stage, trial.label, trial.run.epochs if trial.run else trial.epochs, acc, delta])
     header = ["network", "round", "setting", "epochs", "val acc (%)", "vs base (points)"]
     return markdown_table(header, rows, "lllrrr")
 
