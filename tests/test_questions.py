@@ -193,7 +193,7 @@ def test_hparams_then_deeper_then_compare(question_args, tmp_path):
         "ConvNet: +2 convs, same widths",
         "ConvNet: +2 convs, 64 channels",
     }  # each deeper variant: its own lr sweep
-    deeper = [v for v in deeper["variants"] if not v["label"].endswith("re-tuned")]
+    deeper = [v for v in deeper["variants"] if "re-tuned" not in v["label"]]
     assert [(v["network"], v["label"]) for v in deeper] == [
         ("TwoLayerNet", "original"), ("TwoLayerNet", "+2 FC layers"), ("ConvNet", "original"),
         ("ConvNet", "+2 convs, same widths"), ("ConvNet", "+2 convs, 64 channels"),

@@ -159,7 +159,7 @@ def run(args: Namespace, out: Path) -> DeeperResult:
             )
             own = best_rate(sweeps[f"{network}: {label}"]) if label != "original" else lr
             if own != lr:
-                specs[(network, label + RETUNED)] = (
+                specs[(network, f"{label}{RETUNED} (lr {own:.3g})")] = (
                     [BASE_CONFIGS[network], epochs],
                     merge(change, rate(own)),
                     run_name(network, label, own),
@@ -213,7 +213,7 @@ def comparisons(r: DeeperResult) -> list[tuple[str, str, str, str]]:
         (n, "original", v.label, f"{v.label.split(',')[0]} at its own learning rate")
         for n in VARIANTS
         for v in r.variants
-        if v.network == n and v.label.endswith(RETUNED)
+        if v.network == n and RETUNED in v.label
     ]
     return [c for c in COMPARISONS if r.has(c[0], c[1]) and r.has(c[0], c[2])] + extra
 
@@ -227,7 +227,7 @@ def conclusions(r: DeeperResult) -> list[str]:
         if "width alone" not in _:
             lines.append(f"- Why ({network}, {label}): " + why(r, network, reference, label))
     for key, points in r.sweeps.items():
-        shown = ", ".join(f"{lr:g}: " + ("diverged" if a != a else f"{100 * a:.1f}%") for lr, a in points)
+        shown = ", ".join(f"{lr:.3g}: " + ("diverged" if a != a else f"{100 * a:.1f}%") for lr, a in points)
         lines.append(f"- Learning-rate sweep of {key} (validation, seed 0): {shown}.")
     return lines
 
