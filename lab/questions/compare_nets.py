@@ -118,7 +118,7 @@ def with_final(summary: NetSummary, final: FinalResult, network: str) -> None:
     c = next(c for c in final.networks if c.network == network)
     options = compose([c.config, c.change])["model"]["net"].get("init_args", {})
     summary.parameters, summary.first_layer_parameters = c.runs[0].parameters, first_layer_parameters(network, options)
-    summary.best_setting = f"final: {c.final_label} ({c.epochs} epochs)"
+    summary.best_setting = f"final: {c.final_label}"
     summary.final_val, summary.final_test = (
         Spread.of([r.val_acc for r in c.runs]),
         Spread.of([r.test_acc for r in c.runs]),
