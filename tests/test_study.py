@@ -194,3 +194,14 @@ def test_the_final_is_checked_against_every_other_variant_of_its_network():
     others = {"study: lr 0.1": Spread.of([0.65]), "deeper: 64 channels": Spread.of([0.74, 0.745, 0.742])}
     assert not_beaten(final, others) == ["deeper: 64 channels"]
     assert not_beaten(Spread.of([0.80, 0.81, 0.805]), others) == []
+
+
+def test_the_budget_curve_says_plateau_or_still_rising_from_the_numbers():
+    from lab.questions.hparams import budget_sentence
+
+    def study(last):
+        runs = [RunSummary(0, v, v, e, 1.0, "r") for e, v in ((6, 0.60), (3, 0.50), (12, 0.65), (20, last))]
+        return _study([_row("base", "-", runs[0]), *[_row("epochs", str(r.epochs), r) for r in runs[1:]]])
+
+    assert "has plateaued (12 -> 20 epochs: +0.5 points" in budget_sentence(study(0.655), "ConvNet")
+    assert "still rising" in budget_sentence(study(0.70), "ConvNet")

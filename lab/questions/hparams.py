@@ -93,6 +93,11 @@ class HparamsResult:
     def lr_sweep(self, network: str) -> list[tuple[float, float]]:
         return sorted((float(r.value), r.val_acc) for r in self.factor_rows(network, "learning rate") if r.run)
 
+    def budget_points(self, network: str) -> list[tuple[int, float]]:
+        """(epochs, best val acc) of the epoch factor with the base: the budget curve."""
+        rows = [self.base_row(network), *self.factor_rows(network, "epochs")]
+        return sorted({(r.run.epochs, r.val_acc) for r in rows if r.run})
+
     def lr_points(self, network: str) -> list[tuple[float, float]]:
         """Every swept learning rate with its accuracy, NaN where it diverged, the base's rate included."""
         return sorted((float(r.value), r.val_acc) for r in self.factor_rows(network, "learning rate"))
@@ -323,13 +328,51 @@ def draw_acc_vs_lr(result: HparamsResult, path: Path) -> Figure:
     )
 
 
+def draw_acc_vs_epochs(result: HparamsResult, path: Path) -> Figure:
+    fig, ax = figure()
+    for name in result.best:
+        points = result.budget_points(name)
+        if len(points) > 1:
+            ax.plot(*zip(*[(e, 100 * acc) for e, acc in points]), marker="o", label=name)
+    ax.set(xlabel="training budget (epochs, one-cycle over the whole budget)", ylabel="best validation accuracy (%)")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no epoch factor in this study", ha="center", va="center", transform=ax.transAxes)
+    return save(
+        fig,
+        path,
+        "Validation accuracy against the training budget",
+        "One run per budget (seed 0), the base config otherwise; each run's schedule spans its own budget.",
+    )
+
+
+def budget_sentence(result: HparamsResult, network: str) -> str:
+    """Whether validation accuracy has plateaued: the last step of the budget curve against the noise band."""
+    points, band = result.budget_points(network), threshold(result.noise[network])
+    if len(points) < 2:
+        return f"{network}: no budget curve in this study."
+    (e0, a0), (e1, a1) = points[-2], points[-1]
+    step = f"{e0} -> {e1} epochs: {100 * (a1 - a0):+.1f} points (noise band ±{100 * band:.1f})"
+    if band and abs(a1 - a0) <= band:
+        return f"{network}: validation accuracy has plateaued ({step})."
+    state = "still rising: a longer budget may gain more" if a1 > a0 else "falling: the longest budget over-trains"
+    return f"{network}: validation accuracy is {state} ({step})."
+
+
 def draw(result: HparamsResult, finders: dict, out: Path) -> list[Figure]:
     curves = {
         f"{n}: {result.best_row(n).factor} = {result.best_row(n).value}": result.best_row(n).run.history
         for n in result.best
     }
     best = plot_curves(curves, out / "best_curves.png", "Training curves of the best run of each network")
-    return [draw_lr_finder(finders, out / "lr_finder.png"), draw_acc_vs_lr(result, out / "acc_vs_lr.png"), best]
+    return [
+        draw_lr_finder(finders, out / "lr_finder.png"),
+        draw_acc_vs_lr(result, out / "acc_vs_lr.png"),
+        draw_acc_vs_epochs(result, out / "acc_vs_epochs.png"),
+        best,
+    ]
 
 
 # -- the answer -----------------------------------------------------------------------------------
@@ -517,6 +560,7 @@ def render(result: HparamsResult, folder: Path) -> list:
             f"Best: {best}. Noise band: the base config's best validation accuracy is {noise}."
         ),
         Text("\n".join(f"- {bracket_sentence(result, n)}" for n in result.best)),
+        Text("\n".join(f"- {budget_sentence(result, n)}" for n in result.best)),
         Text("\n".join(f"- {factor_sentence(result, n, f)}" for f in factors for n in result.best)),
         Text("\n".join(f"- {finder_sentence(result, n)}" for n in result.best)),
         Table(
