@@ -183,7 +183,7 @@ def search(args: Namespace, study: HparamsResult, network: str) -> Combined:
     (candidate,) = trials(args, config, {"candidate": (change, epochs)}, network)
     around = {label: (merge(change, extra), epochs) for label, extra in neighbours(base_config, change).items()}
     second = trials(args, config, around, network)
-    winner = max([candidate, *[t for t in second if t.run]], key=lambda t: t.val_acc)
+    winner = max([t for t in [candidate, *second] if t.run] or [candidate], key=lambda t: t.val_acc)
     augment = merge(base_config, winner.change)["data"]["init_args"].get("augment")
     toggle = {"data": {"init_args": {"augment": None if augment else AUGMENT}}}
     long = final_budget(study, network)
