@@ -205,3 +205,12 @@ def test_the_budget_curve_says_plateau_or_still_rising_from_the_numbers():
 
     assert "has plateaued (12 -> 20 epochs: +0.5 points" in budget_sentence(study(0.655), "ConvNet")
     assert "still rising" in budget_sentence(study(0.70), "ConvNet")
+
+
+def test_an_unchanged_run_is_not_called_a_regulariser_and_a_blow_up_is_named():
+    from lab.questions.hparams import Diagnosis, mechanism
+
+    base = Diagnosis(0.60, 0.55, 2.0, 1000)
+    assert "neither training nor validation accuracy moved" in mechanism(base, Diagnosis(0.60, 0.55, 2.0, 1000))
+    blown = mechanism(base, Diagnosis(0.30, 0.28, 3.5e27, 1000))
+    assert "blew up" in blown and "3.5e+27 nats" in blown

@@ -416,7 +416,9 @@ def mechanism(base: Diagnosis, alt: Diagnosis) -> str:
         dv, dt = alt.val_acc - base.val_acc, alt.train_acc - base.train_acc
         moves = f"training accuracy {100 * base.train_acc:.1f}% -> {100 * alt.train_acc:.1f}%"
         gaps = f"the train-val gap {100 * base.gap:+.1f} -> {100 * alt.gap:+.1f} points"
-        if dv >= 0 and dt > 0:
+        if abs(dv) < 0.002 and abs(dt) < 0.002:
+            text = f"neither training nor validation accuracy moved ({moves})"
+        elif dv >= 0 and dt > 0:
             text = f"it fits the training set better and validation follows ({moves}): an optimisation or capacity gain"
         elif dv >= 0:
             text = f"it regularises: {moves} while validation rises, {gaps}"
@@ -424,7 +426,11 @@ def mechanism(base: Diagnosis, alt: Diagnosis) -> str:
             text = f"it under-fits within the budget: {moves} falls with validation (optimisation, not over-fitting)"
         else:
             text = f"it over-fits: {moves} while validation falls, {gaps}"
-    if abs(alt.first_loss - base.first_loss) > 0.05:
+    if alt.first_loss > 2 * UNTRAINED_LOSS:
+        text += (
+            f"; the first epoch blew up (mean training loss {alt.first_loss:.3g} nats, far above the untrained ln 10)"
+        )
+    elif abs(alt.first_loss - base.first_loss) > 0.05:
         faster = "faster" if alt.first_loss < base.first_loss else "slower"
         text += f"; optimisation starts {faster} (first-epoch loss {base.first_loss:.2f} -> {alt.first_loss:.2f} nats)"
     if alt.parameters and alt.parameters != base.parameters:
