@@ -214,3 +214,16 @@ def test_an_unchanged_run_is_not_called_a_regulariser_and_a_blow_up_is_named():
     assert "neither training nor validation accuracy moved" in mechanism(base, Diagnosis(0.60, 0.55, 2.0, 1000))
     blown = mechanism(base, Diagnosis(0.30, 0.28, 3.5e27, 1000))
     assert "blew up" in blown and "3.5e+27 nats" in blown
+
+
+def test_a_one_seed_final_is_never_called_measurably_the_best():
+    from lab.questions.final import Combined, best_sentence, not_beaten
+    from lab.questions.hparams import HparamsResult
+
+    study = HparamsResult(6, {"ConvNet": "lenet"}, [_row("base", "-", _run(0.50))], {"ConvNet": 0}, {}, {})
+    final = Combined("ConvNet", "lenet", [], [], {}, [_run(0.60)], [])
+    final.beaten_by = not_beaten(study, final)
+    assert final.beaten_by == ["base = -"] and "cannot be said" in best_sentence(final)
+    final.runs = [_run(0.60), _run(0.61, seed=1), _run(0.605, seed=2)]
+    final.beaten_by = not_beaten(study, final)
+    assert final.beaten_by == [] and "measurably better than every setting" in best_sentence(final)

@@ -219,7 +219,7 @@ def not_beaten(study: HparamsResult, c: Combined) -> list[str]:
     left = []
     for row in (r for r in study.rows if r.network == c.network and r.run):
         d = Difference.between(row.val, final)
-        if d.delta <= 0 or (d.se > 0 and not d.measurable):
+        if d.delta <= 0 or not d.measurable:
             left.append(f"{row.factor} = {row.value}")
     return left
 
@@ -287,6 +287,8 @@ def additivity(c: Combined) -> str:
 
 
 def best_sentence(c: Combined) -> str:
+    if len(c.runs) < 2:
+        return f"{c.network}: one seed, no spread measured: whether the final is measurably the best cannot be said."
     if not c.beaten_by:
         return f"{c.network}: the final is measurably better than every setting of the study."
     return (
