@@ -69,6 +69,17 @@ def train_or_reuse(args: argparse.Namespace):
     return fit(args, ["lenet", change], name="pretrain/convnet_cifar10"), ["lenet"], change, source
 
 
+def net_options(result, configs: list, change: dict) -> dict:
+    """The network's options: from the trained module, or (a run rebuilt from the cache, whose module holds
+    the network itself) from the configs it was trained with."""
+    from lab.config import compose
+
+    net = result.module.hparams.get("net")
+    if isinstance(net, dict):
+        return net.get("init_args", {})
+    return compose([*configs, change])["model"]["net"].get("init_args", {})
+
+
 def pretrain(args: argparse.Namespace) -> dict:
     if args.output.exists() and not args.force:
         raise LabError(f"{args.output} exists; pass --force to replace it (the old file would be lost).")
@@ -80,7 +91,7 @@ def pretrain(args: argparse.Namespace) -> dict:
     info = {
         "file": args.output.name,
         "net": type(result.module.net).__name__,
-        "net_options": result.module.hparams["net"]["init_args"],
+        "net_options": net_options(result, configs, change),
         "source": source,
         "config": configs,
         "change": change,
