@@ -110,7 +110,8 @@ def test_report_numbers_equal_the_run_files(smoke_results):
     assert len(rows) == len(study.rows)
     for cells, row in zip(rows, study.rows):
         assert cells[0] == row.network and cells[3] == f"{100 * row.run.val_acc:.2f}"
-        assert cells[4] == f"{100 * row.run.test_acc:.2f}" and cells[7] == f"{row.run.parameters:,}"
+        assert cells[4] == f"{100 * row.run.test_acc:.2f}" and cells[8] == f"{row.run.parameters:,}"
+        assert cells[5] == f"{100 * row.run.last['train_eval/acc']:.1f}"  # the training-accuracy diagnostic
     deeper = load(DeeperResult, latest("deeper", smoke_results))
     cells = _rows(_table_after(report, "Original vs +2 layers"))
     assert [c[4].split(" ± ")[0] for c in cells] == [f"{100 * v.test.mean:.2f}" for v in deeper.variants]

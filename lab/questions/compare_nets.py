@@ -1,10 +1,12 @@
-"""CV1 part 2, §2.4 (d): TwoLayerNet vs ConvNet, side by side, from the study's results.
+"""CV1 part 2, §2.4 (d): TwoLayerNet vs ConvNet, side by side, from the equal-budget finals.
 
     make compare-nets   # or: python -m lab.questions compare_nets
 
-Reads the latest `make hparams` (and `make deeper`, if present); trains nothing. Writes compare.png
-(training curves of both best runs and accuracy against learning rate) and a comparison whose every
-sentence is computed from those numbers.
+Reads the latest `make final` (the 3-seed, equal-budget final of each network: performance with its
+spread over seeds), `make hparams` (both learning-rate sweeps, one optimizer and schedule for both) and
+`make deeper` (depth and width, each measured alone), whichever exist; trains nothing. Writes compare.png
+(training curves of both finals and accuracy against learning rate on one axis) and a comparison whose
+every sentence is computed from those numbers.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from pathlib import Path
 from lab.errors import LabError
 from lab.questions import CV1, Question, register
 from lab.questions.deeper import DeeperResult
-from lab.questions.hparams import HparamsResult, threshold
+from lab.questions.final import FinalResult
+from lab.questions.hparams import HparamsResult, bracket, threshold
 from lab.questions.results import latest, load
-from lab.questions.stats import pct
+from lab.questions.stats import Difference, Spread, pct
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.style import figure, save
 
@@ -36,8 +39,12 @@ class NetSummary:
     lr_sweep: list[tuple[float, float]]  # (peak lr, best val acc)
     diverged: list[str]  # settings whose loss became NaN/inf
     history: list[dict[str, float]]  # per-epoch metrics of the best run
-    deeper_gain: float | None = None  # mean test-accuracy change with 2 more layers
+    deeper_gain: float | None = None  # mean test-accuracy change with 2 more layers (depth alone for ConvNet)
     deeper_gain_se: float | None = None
+    final_val: Spread | None = None  # the final over seeds (None: `make final` not run: the study's best run)
+    final_test: Spread | None = None
+    width: Difference | None = None  # ConvNet: 64 channels against the same widths, both with 2 more convs
+    not_beaten: list[str] = field(default_factory=list)  # variants in the report the final does not beat
 
     @property
     def lr_span(self) -> float | None:
@@ -55,16 +62,27 @@ class CompareResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(Question(
-    __name__, "TwoLayerNet vs ConvNet", CV1, "§2.4d", order=50, result_type=CompareResult,
-    asks="Compare the two networks: architecture, performance, learning rates.",
-    configs="the results of make hparams and make deeper", reads=("hparams", "deeper")))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "TwoLayerNet vs ConvNet",
+        CV1,
+        "§2.4d",
+        order=50,
+        result_type=CompareResult,
+        asks="Compare the two networks: architecture, performance, learning rates.",
+        configs="the results of make hparams and make deeper",
+        reads=("hparams", "deeper"),
+    )
+)
 
 
-def first_layer_parameters(network: str) -> int:
+def first_layer_parameters(network: str, options: dict | None = None) -> int:
     from lab.models import ConvNet, TwoLayerNet, count_parameters
 
-    return count_parameters(TwoLayerNet().hidden[1] if network == "TwoLayerNet" else ConvNet().features.c1[0])
+    if network == "TwoLayerNet":
+        return count_parameters(TwoLayerNet(**(options or {})).hidden[1])
+    return count_parameters(ConvNet(**(options or {})).features.c1[0])
 
 
 def summarise(study: HparamsResult, deeper: DeeperResult | None, network: str) -> NetSummary:
@@ -81,12 +99,54 @@ def summarise(study: HparamsResult, deeper: DeeperResult | None, network: str) -
         history=best.run.history,
     )
     if deeper is not None:
-        reference, label = (
-            ("original", "+2 FC layers") if network == "TwoLayerNet" else ("original", "+2 convs, 64 channels")
-        )
+        reference, label = ("original", "+2 FC layers") if network == "TwoLayerNet" else DEPTH
         d = deeper.difference(network, reference, label)
         summary.deeper_gain, summary.deeper_gain_se = d.delta, d.se
+        if network == "ConvNet":
+            summary.width = deeper.difference(network, *WIDTH)
     return summary
+
+
+DEPTH = ("original", "+2 convs, same widths")
+WIDTH = ("+2 convs, same widths", "+2 convs, 64 channels")
+
+
+def with_final(summary: NetSummary, final: FinalResult, network: str) -> None:
+    """The 3-seed, equal-budget final replaces the study's single best run as the network's performance."""
+    from lab.config import compose
+
+    c = next(c for c in final.networks if c.network == network)
+    options = compose([c.config, c.change])["model"]["net"].get("init_args", {})
+    summary.parameters, summary.first_layer_parameters = c.runs[0].parameters, first_layer_parameters(network, options)
+    summary.best_setting = f"final: {c.final_label}"
+    summary.final_val, summary.final_test = (
+        Spread.of([r.val_acc for r in c.runs]),
+        Spread.of([r.test_acc for r in c.runs]),
+    )
+    summary.best_val_acc, summary.best_test_acc = summary.final_val.mean, summary.final_test.mean
+    summary.history = c.runs[0].history
+
+
+def not_beaten(final: Spread, others: dict[str, Spread]) -> list[str]:
+    """The variants whose test accuracy the final does not measurably exceed (within 2 standard errors or
+    above it; a single-run variant is compared with the final's spread alone)."""
+    return [
+        name
+        for name, other in others.items()
+        if not Difference.between(other, final).measurable or other.mean >= final.mean
+    ]
+
+
+def others(study: HparamsResult, deeper: DeeperResult | None, network: str) -> dict[str, Spread]:
+    """Every other variant of the network in the report, with its test accuracy."""
+    found = {
+        f"study: {r.factor} = {r.value}": Spread.of([x.test_acc for x in r.runs])
+        for r in study.rows
+        if r.network == network and r.run
+    }
+    if deeper is not None:
+        found |= {f"deeper: {v.label}": v.test for v in deeper.variants if v.network == network}
+    return found
 
 
 def run(args: Namespace, out: Path) -> CompareResult:
@@ -96,9 +156,14 @@ def run(args: Namespace, out: Path) -> CompareResult:
     study = load(HparamsResult, folder)
     if not set(NETWORKS) <= set(study.best):
         raise LabError(f"{folder} lacks one of the two networks: run `make hparams` for both.")
-    deeper_folder = latest("deeper", args.results)
+    deeper_folder, final_folder = latest("deeper", args.results), latest("final", args.results)
     deeper = load(DeeperResult, deeper_folder) if deeper_folder else None
+    final = load(FinalResult, final_folder) if final_folder else None
     result = CompareResult({n: summarise(study, deeper, n) for n in NETWORKS})
+    if final is not None and {c.network for c in final.networks} >= set(NETWORKS):
+        for n, s in result.nets.items():
+            with_final(s, final, n)
+            s.not_beaten = not_beaten(s.final_test, others(study, deeper, n))
     result.figures.append(draw(result, out / "compare.png"))
     return result
 
@@ -113,10 +178,12 @@ def draw(result: CompareResult, path: Path) -> Figure:
         )
         if s.lr_sweep:
             axes[2].plot([lr for lr, _ in s.lr_sweep], [100 * a for _, a in s.lr_sweep], marker="o", label=name)
-    axes[0].set(title="training loss (best run)", xlabel="epoch", ylabel="cross-entropy (nats)")
-    axes[1].set(title="validation accuracy (best run)", xlabel="epoch", ylabel="accuracy (%)")
+    axes[0].set(title="training loss (final, seed 0)", xlabel="epoch", ylabel="cross-entropy (nats)")
+    axes[1].set(title="validation accuracy (final, seed 0)", xlabel="epoch", ylabel="accuracy (%)")
     axes[2].set(
-        title="sensitivity to learning rate", xlabel="peak learning rate (log scale)", ylabel="best val acc (%)"
+        title="sensitivity to learning rate (same optimizer)",
+        xlabel="peak learning rate (SGD + Nesterov 0.9, log scale)",
+        ylabel="best val acc (%)",
     )
     axes[2].set_xscale("log")
     if not any(s.lr_sweep for s in result.nets.values()):
@@ -127,14 +194,26 @@ def draw(result: CompareResult, path: Path) -> Figure:
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend()
-    return save(fig, path, "TwoLayerNet vs ConvNet on CIFAR-10", "Training loss and validation accuracy of each best "
-                "run; validation accuracy over the learning-rate sweep.")  # fmt: skip
+    return save(
+        fig,
+        path,
+        "TwoLayerNet vs ConvNet on CIFAR-10",
+        "Training loss and validation accuracy of each final (seed 0; the study's best run where no final was "
+        "made); validation accuracy over the study's learning-rate sweep, one run per rate, same recipe for both.",
+    )
 
 
 def explain(r: CompareResult) -> list[str]:
     mlp, cnn = r.nets["TwoLayerNet"], r.nets["ConvNet"]
     gap = cnn.best_val_acc - mlp.best_val_acc
     (better, b), (worse, w) = sorted(r.nets.items(), key=lambda item: -item[1].best_val_acc)
+    spread = ""
+    if mlp.final_val is not None and cnn.final_val is not None:
+        spread = (
+            f" Finals at equal budget, mean ± std over {cnn.final_test.n} seeds: test {mlp.final_test.pct(1)}% "
+            f"(TwoLayerNet) vs {cnn.final_test.pct(1)}% (ConvNet), difference "
+            f"{Difference.between(mlp.final_test, cnn.final_test).verdict()} for ConvNet."
+        )
     lines = [
         f"TwoLayerNet has {mlp.parameters:,} trainable parameters, {mlp.parameters / cnn.parameters:.0f}x ConvNet's "
         f"{cnn.parameters:,}; {mlp.first_layer_parameters:,} of them "
@@ -142,7 +221,7 @@ def explain(r: CompareResult) -> list[str]:
         f"sit in its first layer, which connects every one of the 3,072 pixel values to every hidden unit, while "
         f"ConvNet's C1 shares its {cnn.first_layer_parameters:,} parameters over all positions. {better} reaches "
         f"{abs(100 * gap):.1f} points more validation accuracy than {worse} ({pct(b.best_val_acc, 1)}% vs "
-        f"{pct(w.best_val_acc, 1)}%; test {pct(b.best_test_acc, 1)}% vs {pct(w.best_test_acc, 1)}%).",
+        f"{pct(w.best_val_acc, 1)}%; test {pct(b.best_test_acc, 1)}% vs {pct(w.best_test_acc, 1)}%)." + spread,
     ]
     if gap > 0:
         lines.append(
@@ -154,7 +233,9 @@ def explain(r: CompareResult) -> list[str]:
         lines.append(
             f"Over the learning-rate sweep, TwoLayerNet's validation accuracy spans {100 * mlp.lr_span:.1f} points "
             f"(best at lr {mlp.best_lr:g}) and ConvNet's {100 * cnn.lr_span:.1f} points (best at lr {cnn.best_lr:g}): "
-            f"{more} is the more sensitive one. Each of TwoLayerNet's first-layer units sums 3,072 products, so an "
+            f"{more} is the more sensitive one ({bracket_words(mlp)} for TwoLayerNet, "
+            f"{bracket_words(cnn)} for ConvNet; one optimizer, schedule and budget for both). Each of TwoLayerNet's "
+            "first-layer units sums 3,072 products, so an "
             "update of a given learning rate moves its output far more than it moves a C1 unit, which sums 75 "
             "(3 x 5 x 5): the same rate is effectively larger for the fully connected net."
         )
@@ -164,23 +245,44 @@ def explain(r: CompareResult) -> list[str]:
     if mlp.deeper_gain is not None and cnn.deeper_gain is not None:
         lines.append(
             f"Two more layers changed mean test accuracy by {100 * mlp.deeper_gain:+.1f} ± "
-            f"{100 * (mlp.deeper_gain_se or 0):.1f} points for TwoLayerNet and {100 * cnn.deeper_gain:+.1f} ± "
-            f"{100 * (cnn.deeper_gain_se or 0):.1f} points for ConvNet (64-channel variant)."
+            f"{100 * (mlp.deeper_gain_se or 0):.1f} points (s.e.) for TwoLayerNet and by "
+            f"{100 * cnn.deeper_gain:+.1f} ± "
+            f"{100 * (cnn.deeper_gain_se or 0):.1f} points (s.e.) for ConvNet at equal widths (depth alone)"
+            + (
+                f"; widening those two convolutions to 64 channels: {cnn.width.verdict()} (width alone)."
+                if cnn.width is not None
+                else "."
+            )
         )
+    for name, s in r.nets.items():
+        if s.final_test is not None:
+            lines.append(
+                f"{name}'s final is measurably better (test) than every other variant of it in the report."
+                if not s.not_beaten
+                else f"{name}'s final is **not** measurably better than: {', '.join(s.not_beaten)} (test accuracy, "
+                "within two standard errors or above): the final is not the best of its network there."
+            )
     return lines
+
+
+def bracket_words(s: NetSummary) -> str:
+    where, best = bracket([(lr, a) for lr, a in s.lr_sweep])
+    return "no sweep" if best is None else f"best {best:g}, {where}"
 
 
 def render(r: CompareResult, folder: Path) -> list:
     rows = []
     for name, s in r.nets.items():
         gain = f"{100 * s.deeper_gain:+.1f}" if s.deeper_gain is not None else "not run"
+        val = s.final_val.pct() if s.final_val is not None else pct(s.best_val_acc)
+        test = s.final_test.pct() if s.final_test is not None else pct(s.best_test_acc)
         rows.append(
             [
                 name,
                 f"{s.parameters:,}",
                 s.best_setting,
-                pct(s.best_val_acc),
-                pct(s.best_test_acc),
+                val,
+                test,
                 f"{s.best_lr:g}" if s.best_lr else "no sweep",
                 f"{100 * s.lr_span:.1f}" if s.lr_span is not None else "–",
                 gain,
@@ -189,20 +291,24 @@ def render(r: CompareResult, folder: Path) -> list:
     header = [
         "network",
         "parameters",
-        "best setting",
-        "best val acc (%)",
-        "its test acc (%)",
+        "setting",
+        "val acc (%)",
+        "test acc (%)",
         "best lr in sweep",
         "lr sensitivity (pts)",
-        "+2 layers (test pts)",
+        "+2 layers, depth alone (test pts)",
     ]
     return [
-        Table("TwoLayerNet vs ConvNet", markdown_table(header, rows, "lrlrrrrr"),
-               "Best setting of the study per network, its accuracies, the best rate of the learning-rate sweep, the "
-               "spread of validation accuracy over that sweep and the mean test-accuracy change with 2 more layers."),
+        Table(
+            "TwoLayerNet vs ConvNet",
+            markdown_table(header, rows, "lrlrrrrr"),
+            "Each network's final (mean ± std over seeds, equal budgets; the study's best single run where no final "
+            "was made), the best rate of the learning-rate sweep, the spread of validation accuracy over that "
+            "sweep and the mean test-accuracy change with 2 more layers at equal widths.",
+        ),
         *(Text(line) for line in explain(r)),
         *placed(r.figures, folder),
-    ]  # fmt: skip
+    ]
 
 
 def headline(r: CompareResult) -> str:

@@ -2,13 +2,18 @@
 
     make deeper         # or: python -m lab.questions deeper [--seeds 3] [--epochs N]
 
-Both networks train with their base configs at the study's budget (experiments/hparams_study.yaml:
-6 epochs), over --seeds seeds, against deeper versions; one thing changes per comparison:
+Both networks train with their base configs at the study's budget (experiments/hparams_study.yaml)
+and the study's best learning rate (the rate tuned for the shallow net), over --seeds seeds, against
+deeper versions; one thing changes per comparison:
 - TwoLayerNet: hidden sizes [512] -> [512, 256, 128] (two more Linear + ReLU layers);
 - ConvNet, same widths: two more 3x3 convolutions after C1 and C3 with the widths of the layers they
   follow (6 and 16 channels): depth alone;
 - ConvNet, wider: the same two convolutions with 64 channels each, which also widens C3's and C5's
   inputs: depth and width together. Against the same-width variant it isolates width.
+A deeper net may want another learning rate: each deeper variant also gets a short sweep (the tuned rate
+/ 3 and x 3, seed 0) and, where another rate wins, is trained over the seeds at that rate too, so depth
+is compared both as tuned for the shallow net and re-tuned. Un-augmented training accuracy (train_eval/acc)
+then says whether a drop is optimisation (the deeper net fits its training set less) or over-fitting.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from typing import Any
 
 import yaml
 
-from lab.config import EXPERIMENTS
+from lab.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
-from lab.questions.stats import Difference
-from lab.questions.training import Variant, over_seeds
+from lab.questions.results import latest, load
+from lab.questions.stats import Difference, pct
+from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds
 from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
 
@@ -48,23 +54,39 @@ COMPARISONS = [
 ]
 
 
+RETUNED = ", re-tuned"  # label suffix of a deeper variant trained at its own best learning rate
+
+
 @dataclass
 class DeeperResult:
     sources: dict[str, str]  # network -> the setting it trains with and where it came from
     variants: list[Variant]
     figures: list[Figure] = field(default_factory=list)
+    rates: dict[str, float] = field(default_factory=dict)  # network -> the rate tuned for the shallow net
+    sweeps: dict[str, list[tuple[float, float]]] = field(default_factory=dict)  # "net: label" -> (lr, val acc)
 
     def variant(self, network: str, label: str) -> Variant:
         return next(v for v in self.variants if v.network == network and v.label == label)
+
+    def has(self, network: str, label: str) -> bool:
+        return any(v.network == network and v.label == label for v in self.variants)
 
     def difference(self, network: str, reference: str, label: str) -> Difference:
         return Difference.between(self.variant(network, reference).test, self.variant(network, label).test)
 
 
-QUESTION = register(Question(
-    __name__, "Two more layers", CV1, "§2.4b", order=40, result_type=DeeperResult,
-    asks="Add 2 layers to TwoLayerNet and ConvNet: higher performance? Why?",
-    configs="twolayer.yaml, lenet.yaml at the study's 6 epochs"))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Two more layers",
+        CV1,
+        "§2.4b",
+        order=40,
+        result_type=DeeperResult,
+        asks="Add 2 layers to TwoLayerNet and ConvNet: higher performance? Why?",
+        configs="twolayer.yaml, lenet.yaml at the study's budget and best learning rate",
+    )
+)
 
 
 def budget() -> dict[str, Any]:
@@ -72,63 +94,190 @@ def budget() -> dict[str, Any]:
     return {"trainer": {"max_epochs": yaml.safe_load((EXPERIMENTS / "hparams_study.yaml").read_text())["epochs"]}}
 
 
+def tuned_rates(results) -> tuple[dict[str, float], str]:
+    """Each network's best learning rate of the latest `make hparams` (else its base config's rate)."""
+    from lab.questions.hparams import HparamsResult, bracket
+
+    folder = latest("hparams", results)
+    study = load(HparamsResult, folder) if folder else None
+    rates, source = {}, "the study's best learning rate" if study else "the base config's learning rate"
+    for network, config in BASE_CONFIGS.items():
+        best = bracket(study.lr_points(network))[1] if study and network in study.best else None
+        rates[network] = best or compose([config])["model"]["optimizer"]["init_args"]["lr"]
+    return rates, source
+
+
+def rate(lr: float) -> dict[str, Any]:
+    return {"model": {"optimizer": {"init_args": {"lr": lr}}}}
+
+
+def sweep(args: Namespace, rates: dict[str, float], epochs: dict) -> dict[str, list[tuple[float, float]]]:
+    """Every deeper variant at the tuned rate / 3, itself and x 3 (seed 0): "network: label" -> (lr, val acc),
+    NaN where a rate diverged."""
+    from lab.config import merge
+
+    keys = [
+        (n, label, lr)
+        for n, labels in VARIANTS.items()
+        for label in labels
+        if label != "original"
+        for lr in (rates[n] / 3, rates[n], rates[n] * 3)
+    ]
+    jobs = [
+        Job((BASE_CONFIGS[n], epochs), merge(VARIANTS[n][label], rate(lr)), run_name(n, label, lr))
+        for n, label, lr in keys
+    ]
+    found: dict[str, list[tuple[float, float]]] = {}
+    for (n, label, lr), outcome in zip(keys, fit_many(args, jobs)):
+        acc = outcome.val_acc if isinstance(outcome, RunSummary) else float("nan")
+        found.setdefault(f"{n}: {label}", []).append((lr, acc))
+    return found
+
+
+def run_name(network: str, label: str, lr: float) -> str:
+    return f"deeper/{network}_{label.replace(' ', '').replace(',', '_')}_lr{lr:g}"
+
+
+def best_rate(points: list[tuple[float, float]]) -> float:
+    return max((p for p in points if p[1] == p[1]), key=lambda p: p[1])[0]
+
+
 def run(args: Namespace, out: Path) -> DeeperResult:
+    from lab.config import merge
+
     epochs = budget()
-    specs = {(network, label): ([BASE_CONFIGS[network], epochs], change,
-                                f"deeper/{network}_{label.replace(' ', '').replace(',', '_')}")
-             for network, labels in VARIANTS.items() for label, change in labels.items()}  # fmt: skip
-    variants = [Variant(label, runs, network, specs[(network, label)][1])
-                for (network, label), runs in over_seeds(args, specs).items()]  # fmt: skip
-    curves = plot_curves({f"{v.network} {v.label}": v.runs[0].history for v in variants}, out / "curves.png",
-                         "Original vs +2 layers: training curves (seed 0)")  # fmt: skip
-    sources = {n: f"experiments/{c}.yaml, {epochs['trainer']['max_epochs']} epochs" for n, c in BASE_CONFIGS.items()}
-    return DeeperResult(sources, variants, [curves])
+    rates, source = tuned_rates(args.results)
+    sweeps = sweep(args, rates, epochs)
+    specs = {}
+    for network, labels in VARIANTS.items():
+        for label, change in labels.items():
+            lr = rates[network]
+            specs[(network, label)] = (
+                [BASE_CONFIGS[network], epochs],
+                merge(change, rate(lr)),
+                run_name(network, label, lr),
+            )
+            own = best_rate(sweeps[f"{network}: {label}"]) if label != "original" else lr
+            if own != lr:
+                specs[(network, f"{label}{RETUNED} (lr {own:.3g})")] = (
+                    [BASE_CONFIGS[network], epochs],
+                    merge(change, rate(own)),
+                    run_name(network, label, own),
+                )
+    variants = [
+        Variant(label, runs, network, specs[(network, label)][1])
+        for (network, label), runs in over_seeds(args, specs).items()
+    ]
+    curves = plot_curves(
+        {f"{v.network} {v.label}": v.runs[0].history for v in variants},
+        out / "curves.png",
+        "Original vs +2 layers: training curves (seed 0)",
+    )
+    sources = {
+        n: f"experiments/{c}.yaml, {epochs['trainer']['max_epochs']} epochs, lr {rates[n]:g} ({source})"
+        for n, c in BASE_CONFIGS.items()
+    }
+    return DeeperResult(sources, variants, [curves], rates, sweeps)
 
 
-WHY = {
-    ("TwoLayerNet", True): "The extra fully connected layers add nonlinear capacity on top of the 512 hidden units.",
-    ("TwoLayerNet", False): "On raw pixels, extra fully connected layers add capacity without any notion of locality: "
-    "the first layer's 1.5 M weights still have to learn every shifted copy of a pattern.",
-    ("ConvNet", True): "Extra 3x3 convolutions build more nonlinear local features before each pooling step, with a "
-    "larger receptive field, for few parameters.",
-    ("ConvNet", False): "With the same narrow widths, two more layers add little: the 6 and 16 channels, not the "
-    "depth, limit what each stage can represent.",
-}
+def train_acc(v: Variant) -> float:
+    """Mean last-epoch training accuracy (un-augmented, eval mode) over seeds; NaN when not measured."""
+    values = [r.last.get("train_eval/acc", float("nan")) for r in v.runs]
+    return sum(values) / len(values) if values else float("nan")
+
+
+def why(r: DeeperResult, network: str, reference: str, label: str) -> str:
+    """Optimisation or capacity, read from training accuracy against the reference."""
+    d, ref, var = r.difference(network, reference, label), r.variant(network, reference), r.variant(network, label)
+    t0, t1 = train_acc(ref), train_acc(var)
+    if t0 != t0 or t1 != t1:
+        return "no training-accuracy diagnostic was measured, so optimisation and capacity cannot be told apart."
+    fits = f"training accuracy {pct(t0, 1)}% -> {pct(t1, 1)}%"
+    if not d.measurable:
+        return f"no measurable change in test accuracy; {fits}."
+    if d.delta < 0 and t1 < t0:
+        return (
+            f"the deeper net fits its own training set less ({fits}): an optimisation / budget effect at this "
+            "learning rate and budget, not a lack of capacity."
+        )
+    if d.delta < 0:
+        return f"the deeper net fits its training set better but generalises worse ({fits}): over-fitting."
+    if t1 > t0:
+        return f"the extra layers fit the training set better ({fits}) and generalise: capacity the shallow net lacked."
+    return f"the deeper net generalises better without fitting its training set better ({fits}): a regularising effect."
+
+
+def comparisons(r: DeeperResult) -> list[tuple[str, str, str, str]]:
+    """The fixed comparisons, plus each re-tuned deeper variant against the original."""
+    extra = [
+        (n, "original", v.label, f"{v.label.split(',')[0]} at its own learning rate")
+        for n in VARIANTS
+        for v in r.variants
+        if v.network == n and RETUNED in v.label
+    ]
+    return [c for c in COMPARISONS if r.has(c[0], c[1]) and r.has(c[0], c[2])] + extra
 
 
 def conclusions(r: DeeperResult) -> list[str]:
     lines = []
-    for network, reference, label, isolates in COMPARISONS:
+    for network, reference, label, isolates in comparisons(r):
         d = r.difference(network, reference, label)
         lines.append(f"- {network}, {isolates} ({reference} -> {label}): {d.verdict()} of mean test accuracy.")
-    for network, reference, label, _ in COMPARISONS[:2]:
-        d = r.difference(network, reference, label)
-        lines.append(f"- Why ({network}): " + WHY[(network, d.measurable and d.delta > 0)])
+    for network, reference, label, _ in comparisons(r):
+        if "width alone" not in _:
+            lines.append(f"- Why ({network}, {label}): " + why(r, network, reference, label))
+    for key, points in r.sweeps.items():
+        shown = ", ".join(f"{lr:.3g}: " + ("diverged" if a != a else f"{100 * a:.1f}%") for lr, a in points)
+        lines.append(f"- Learning-rate sweep of {key} (validation, seed 0): {shown}.")
     return lines
 
 
 def render(r: DeeperResult, folder: Path) -> list:
     rows = [
-        [v.network, v.label, f"{v.runs[0].parameters:,}", v.val.pct(), v.test.pct(), len(v.runs), r.sources[v.network]]
+        [
+            v.network,
+            v.label,
+            f"{v.runs[0].parameters:,}",
+            v.val.pct(),
+            v.test.pct(),
+            pct(train_acc(v), 1),
+            len(v.runs),
+            r.sources[v.network],
+        ]
         for v in r.variants
     ]
-    header = ["network", "variant", "parameters", "val acc (%)", "test acc (%)", "seeds", "configuration"]
+    header = [
+        "network",
+        "variant",
+        "parameters",
+        "val acc (%)",
+        "test acc (%)",
+        "train acc (%)",
+        "seeds",
+        "configuration",
+    ]
     return [
         Text(
             "TwoLayerNet gets two more Linear + ReLU layers (hidden sizes 512 -> 512, 256, 128). ConvNet gets two "
             "more 3x3 convolutions (after C1 and after C3, within the text's limit of 3 extra convolutions), once "
             "with the widths of the layers they follow (depth alone) and once with 64 channels (depth and width); "
-            "each network trains with its base config for the study's budget. Differences are mean test accuracy "
+            "each network trains with its base config for the study's budget at the learning rate tuned for the "
+            "shallow net, and each deeper variant also at its own best rate of a short sweep (re-tuned). "
+            "Training accuracy: last epoch, 5,000 un-augmented training images, eval mode. "
+            "Differences are mean test accuracy "
             "± one standard error over seeds; within two standard errors is no measurable effect."
         ),
         Text("\n".join(conclusions(r))),
-        Table("Original vs +2 layers, mean ± standard deviation over seeds", markdown_table(header, rows, "llrrrrl"),
-               "Validation accuracy of the best checkpoint and its test accuracy (%), one run per seed."),
+        Table(
+            "Original vs +2 layers, mean ± standard deviation over seeds",
+            markdown_table(header, rows, "llrrrrrl"),
+            "Validation accuracy of the best checkpoint and its test accuracy (%), one run per seed.",
+        ),
         *placed(r.figures, folder),
-    ]  # fmt: skip
+    ]
 
 
 def headline(r: DeeperResult) -> str:
     return "; ".join(
-        f"{net} {label}: {r.difference(net, ref, label).points()}" for net, ref, label, _ in COMPARISONS[:2]
+        f"{net} {label}: {r.difference(net, ref, label).points()}" for net, ref, label, _ in comparisons(r)[:2]
     )

@@ -2,9 +2,12 @@
 
     make cifar10-convnet   # or: python -m lab.questions.pretrain [--epochs 20] [--force]
 
-Trains experiments/lenet.yaml (plus the best ConvNet setting of the latest `make hparams`, if any), then
-saves the network weights of the best checkpoint (by val/acc, about 250 KB) and a JSON with the
-network's options, its accuracy and the command. An existing file is never overwritten without --force.
+The ConvNet of §2.4's `make final` (seed 0): the same run, reused through the run cache (lab/run_cache.py)
+rather than trained again, so that fine-tuning starts from the final ConvNet and the report tells one
+story. Without a `make final` result it trains experiments/lenet.yaml (plus the best ConvNet setting of the
+latest `make hparams`, if any) for 20 epochs. Saves the network weights of the best checkpoint (by val/acc)
+and a JSON with the config, the epochs, the network's options, its CIFAR-10 accuracy and the command. An
+existing file is never overwritten without --force.
 Not a question of its own (nothing in the report): `make finetune` depends on the file.
 """
 
@@ -42,12 +45,45 @@ def best_setting(results: Path) -> tuple[dict, str]:
     return row.change, f"experiments/lenet.yaml + hparams best ({row.factor} = {row.value})"
 
 
+def final_setting(results: Path) -> tuple[list, dict, str] | None:
+    """(configs, change, source) of the ConvNet final of the latest `make final`, as `make final` trained it."""
+    from lab.questions.final import FinalResult
+
+    folder = latest("final", results)
+    final = load(FinalResult, folder) if folder else None
+    c = next((c for c in final.networks if c.network == "ConvNet"), None) if final else None
+    if c is None:
+        return None
+    source = f"experiments/{c.config}.yaml + make final ({c.final_label}, {c.epochs} epochs), seed 0"
+    return [c.config, {"trainer": {"max_epochs": c.epochs}}], c.change, source
+
+
+def train_or_reuse(args: argparse.Namespace):
+    """The final ConvNet's seed-0 run (reused: the same layers as `make final`'s), else a 20-epoch run."""
+    final = None if args.epochs else final_setting(args.results)
+    if final is not None:
+        configs, change, source = final
+        return fit(args, configs, change, name="final/ConvNet", seed=0), configs, change, source
+    change, source = best_setting(args.results)
+    args.epochs = args.epochs or 20
+    return fit(args, ["lenet", change], name="pretrain/convnet_cifar10"), ["lenet"], change, source
+
+
+def net_options(result, configs: list, change: dict) -> dict:
+    """The network's options: from the trained module, or (a run rebuilt from the cache, whose module holds
+    the network itself) from the configs it was trained with."""
+    from lab.config import compose
+
+    net = result.module.hparams.get("net")
+    if isinstance(net, dict):
+        return net.get("init_args", {})
+    return compose([*configs, change])["model"]["net"].get("init_args", {})
+
+
 def pretrain(args: argparse.Namespace) -> dict:
     if args.output.exists() and not args.force:
         raise LabError(f"{args.output} exists; pass --force to replace it (the old file would be lost).")
-    change, source = best_setting(args.results)
-    args.epochs = args.epochs or 20
-    result = fit(args, ["lenet", change], name="pretrain/convnet_cifar10")
+    result, configs, change, source = train_or_reuse(args)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.output.with_suffix(".tmp")
     torch.save(read_net_state(result.best_checkpoint), tmp)
@@ -55,9 +91,11 @@ def pretrain(args: argparse.Namespace) -> dict:
     info = {
         "file": args.output.name,
         "net": type(result.module.net).__name__,
-        "net_options": result.module.hparams["net"]["init_args"],
+        "net_options": net_options(result, configs, change),
         "source": source,
+        "config": configs,
         "change": change,
+        "epochs": len(result.history),
         "val_acc": result.best_val_acc,
         "test_acc": result.test["test/acc"],
         "run_dir": str(result.run_dir),

@@ -30,7 +30,7 @@ OUTPUTS = ("docs/report/", "README.md", "benchmarks/results.md")  # what make al
 
 # figures that support an answer rather than carry it: the appendix shows them (file names in the results folder)
 SUPPORTING = {
-    "hparams": {"lr_finder.png", "best_curves.png"},
+    "hparams": {"lr_finder.png", "best_curves.png", "acc_vs_epochs.png"},
     "deeper": {"curves.png"},
     "stl10_samples": {"samples_32px.png"},
     "finetune_bonus": {"confusion.png", "misclassified.png"},
