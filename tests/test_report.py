@@ -10,9 +10,9 @@ import pytest
 import torch
 import yaml
 
+from lab.blocks import Table, Text, markdown_table
 from lab.questions import REGISTRY, Question, questions, register
 from lab.questions.results import latest, load
-from lab.report.blocks import Table, Text, markdown_table
 from lab.report.build import write_report
 from lab.report.readme import refresh
 from tests.conftest import SMOKE

@@ -20,12 +20,12 @@ from typing import Any
 import torch
 import yaml
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import EXPERIMENTS, compose, experiment_path
 from lab.errors import LabError
 from lab.questions import A2, Question, register
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.trained import load_trained
 from lab.viz.style import figure, save
 

@@ -13,9 +13,9 @@ from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.blocks import Table, Text, markdown_table
 from lab.models import ConvNet, TwoLayerNet, count_parameters
 from lab.questions import CV1, Question, register
-from lab.report.blocks import Table, Text, markdown_table
 from lab.viz.layers import layer_table
 
 INPUT_SHAPE = (3, 32, 32)

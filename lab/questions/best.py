@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import A2, Question, register
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import fit
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import RunResult, reload
 from lab.trained import load_trained
 from lab.viz.confusion import draw_confusion

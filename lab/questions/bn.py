@@ -23,10 +23,10 @@ import torch
 import torch.nn.functional as F
 
 from lab import console
+from lab.blocks import Figure, Text, placed
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.numpy_bn import BatchNormState, ToyMLP
 from lab.questions import A2, Question, register
-from lab.report.blocks import Figure, Text, placed
 from lab.viz.style import figure, save
 
 SIDE, COUNT = 28, 10

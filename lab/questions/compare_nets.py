@@ -15,6 +15,7 @@ from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
 from lab.questions import CV1, Question, register
 from lab.questions.deeper import DeeperResult
@@ -22,7 +23,6 @@ from lab.questions.final import FinalResult
 from lab.questions.hparams import HparamsResult, bracket, threshold
 from lab.questions.results import latest, load
 from lab.questions.stats import Difference, Spread, pct
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.style import figure, save
 
 NETWORKS = ("TwoLayerNet", "ConvNet")

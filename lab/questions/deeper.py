@@ -25,12 +25,12 @@ from typing import Any
 
 import yaml
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
 from lab.questions.results import latest, load
 from lab.questions.stats import Difference, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
 
 BASE_CONFIGS = {"TwoLayerNet": "twolayer", "ConvNet": "lenet"}

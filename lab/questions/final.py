@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import compose, merge
 from lab.errors import LabError
 from lab.questions import CV1, Question, register
@@ -27,7 +28,6 @@ from lab.questions.hparams import HparamsResult, StudyRow, threshold
 from lab.questions.results import latest, load
 from lab.questions.stats import Difference, Spread, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds, raise_diverged
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
 
 AUGMENT = {"flip": True, "translate": 2}

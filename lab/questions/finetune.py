@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import load_layer
 from lab.errors import LabError
 from lab.models import ConvNet
@@ -27,7 +28,6 @@ from lab.questions import CV1, Question, register
 from lab.questions.pretrain import TARGET
 from lab.questions.stats import Difference, binomial_se, spread_words
 from lab.questions.training import Variant, over_seeds
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.style import figure, save
 
 SCRATCH, HEAD, FULL = "from scratch", "classifier only (body frozen)", "full fine-tuning (unfreeze at epoch 5)"

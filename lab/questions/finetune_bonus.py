@@ -19,6 +19,7 @@ import torch
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
+from lab.blocks import Figure, Text, placed
 from lab.errors import LabError
 from lab.models import ConvNet
 from lab.models.transfer import read_net_state
@@ -27,7 +28,6 @@ from lab.questions import CV1, Question, register
 from lab.questions.finetune import FULL, FinetuneResult
 from lab.questions.results import latest, load
 from lab.questions.training import user_layers
-from lab.report.blocks import Figure, Text, placed
 from lab.train import build_datamodule
 from lab.viz.confusion import confusion_matrix, draw_confusion
 from lab.viz.style import figure, save

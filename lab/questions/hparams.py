@@ -30,12 +30,12 @@ import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.tuner import Tuner
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.callbacks import FiniteLossGuard
 from lab.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
 from lab.questions.stats import Spread, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import prepare
 from lab.viz.curves import plot_curves
 from lab.viz.style import figure, save

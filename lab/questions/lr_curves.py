@@ -13,10 +13,10 @@ from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import A2, Question, register
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, raise_diverged
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.viz.curves import plot_curves
 
 

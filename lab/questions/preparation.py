@@ -14,10 +14,10 @@ from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.blocks import Table, Text, markdown_table
 from lab.config import compose
 from lab.questions import CV1, Question, register
 from lab.questions.training import user_layers
-from lab.report.blocks import Table, Text, markdown_table
 from lab.train import build_datamodule
 
 

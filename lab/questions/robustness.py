@@ -18,13 +18,13 @@ from pathlib import Path
 
 import torch
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from lab.paths import REPO_ROOT
 from lab.questions import BEYOND, Question, register
 from lab.questions.results import latest, load
 from lab.questions.stats import binomial_se, pct
 from lab.questions.training import user_layers
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import build_datamodule
 from lab.trained import load_trained
 from lab.viz.style import figure, save

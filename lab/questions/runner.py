@@ -15,12 +15,12 @@ import time
 from pathlib import Path
 
 from lab import console, run_cache
+from lab.blocks import to_markdown
 from lab.config import EXPERIMENTS
 from lab.errors import LabError
 from lab.precision import uses_gpu
 from lab.questions import Question
 from lab.questions.results import default_root, finished, latest, load, new_run_dir, point_latest, save
-from lab.report.blocks import to_markdown
 from lab.run_record import git_commit
 
 

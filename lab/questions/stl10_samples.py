@@ -11,10 +11,10 @@ from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import CV1, Question, register
 from lab.questions.stats import binomial_se
 from lab.questions.training import user_layers
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.train import build_datamodule
 from lab.viz.samples import sample_grid
 

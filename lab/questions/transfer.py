@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
+from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
 from lab.questions import BEYOND, Question, register
 from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_checkpoint
 from lab.questions.results import latest, load
 from lab.questions.stats import Difference, spread_words
 from lab.questions.training import Variant, over_seeds
-from lab.report.blocks import Figure, Table, Text, markdown_table, placed
 from lab.trained import checkpoint_file
 from lab.viz.style import figure, save
 

@@ -23,9 +23,9 @@ from datetime import datetime
 from pathlib import Path
 
 from lab import console
+from lab.blocks import Block, Figure, Missing, Table, Text
 from lab.questions import BEYOND, TEXTS, Question, questions
 from lab.questions.results import default_root, latest, load
-from lab.report.blocks import Block, Figure, Missing, Table, Text
 from lab.run_record import git_commit, versions
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}

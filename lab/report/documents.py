@@ -16,9 +16,9 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lab.blocks import Block, Figure, Missing, Table, Text
 from lab.errors import LabError
 from lab.questions import A2, BEYOND, CV1, questions
-from lab.report.blocks import Block, Figure, Missing, Table, Text
 from lab.report.build import Numbering, Section, answer_budget, build_section, environment
 
 PAGE_LIMIT = 10  # CV1: "The maximum number of pages is 10"

@@ -18,11 +18,11 @@ import re
 from pathlib import Path
 
 from lab import console
+from lab.blocks import markdown_table
 from lab.errors import LabError
 from lab.paths import REPO_ROOT
 from lab.questions import Question, questions
 from lab.questions.results import default_root, latest, load
-from lab.report.blocks import markdown_table
 
 START, END = "<!-- questions -->", "<!-- /questions -->"
 BENCH_RESULTS = REPO_ROOT / "benchmarks" / "results.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lab.report.blocks import Figure
+from lab.blocks import Figure
 from lab.viz.style import figure, save
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from lab.report.blocks import Figure
+from lab.blocks import Figure
 from lab.viz.style import figure, save
 
 

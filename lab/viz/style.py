@@ -6,7 +6,7 @@ from pathlib import Path
 
 import matplotlib
 
-from lab.report.blocks import Figure
+from lab.blocks import Figure
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
