@@ -227,3 +227,26 @@ def test_a_one_seed_final_is_never_called_measurably_the_best():
     final.runs = [_run(0.60), _run(0.61, seed=1), _run(0.605, seed=2)]
     final.beaten_by = not_beaten(study, final)
     assert final.beaten_by == [] and "measurably better than every setting" in best_sentence(final)
+
+
+def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_for_full_answers(tmp_path, monkeypatch):
+    """§3 fine-tunes §2.4's final ConvNet: `make all` re-exports the checkpoint when its record names another
+    source; never from QUICK/SMOKE answers, and not when it already is the final's."""
+    import json
+    from argparse import Namespace
+
+    from lab.questions import pretrain
+
+    target, calls = tmp_path / "convnet_cifar10.pt", []
+    monkeypatch.setattr(pretrain, "TARGET", target)
+    monkeypatch.setattr(pretrain, "final_setting", lambda results: (["lenet"], {}, "make final, seed 0"))
+    monkeypatch.setattr(pretrain, "pretrain", lambda args: calls.append(args) or {"source": "new"})
+    full = Namespace(results=tmp_path, quick=False, config=[], accelerator="cpu")
+    target.with_suffix(".json").write_text(json.dumps({"source": "an older study"}))
+    assert pretrain.refresh(Namespace(**{**vars(full), "quick": True})) is None
+    assert pretrain.refresh(Namespace(**{**vars(full), "config": ["experiments/smoke.yaml"]})) is None
+    assert not calls
+    assert pretrain.refresh(full) == {"source": "new"}
+    assert calls[0].force and calls[0].epochs is None and calls[0].output == target
+    target.with_suffix(".json").write_text(json.dumps({"source": "make final, seed 0"}))
+    assert pretrain.refresh(full) is None and len(calls) == 1

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from lab import console
 from lab.bench_results import environment, write_section
-from lab.questions import REGISTRY, questions
+from lab.paths import REPO_ROOT
+from lab.questions import REGISTRY, pretrain, questions
 from lab.questions.results import latest
 from lab.questions.runner import common_arguments, execute, resolve
 from lab.questions.runner import main as run_one
@@ -41,6 +42,8 @@ def run_all(argv: list[str]) -> None:
             )
             continue
         console.info(f"[all] {question.target}")
+        if question.name == "finetune" and pretrain.refresh(args):  # fine-tuning starts from the final ConvNet
+            console.info(f"[all] {pretrain.TARGET.relative_to(REPO_ROOT)}: now the final ConvNet of make final")
         q_start = time.perf_counter()
         own = argparse.ArgumentParser(add_help=False)
         if question.add_arguments:
