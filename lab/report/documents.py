@@ -110,13 +110,24 @@ def is_supporting(section: Section, block: Block) -> bool:
     return isinstance(block, Figure) and block.path.name in SUPPORTING.get(section.question.name, set())
 
 
+def quick_budget() -> str:
+    """What QUICK=1 layers onto every run, read from experiments/quick.yaml (so the draft line cannot drift)."""
+    from lab.config import compose
+
+    quick = compose(["quick"])
+    data = quick.get("data", {}).get("init_args", {})
+    parts = ["one seed", f"{quick['trainer']['max_epochs']} epochs"]
+    if "train_subset" in data:
+        parts.append(f"{data['train_subset']:,} training images")
+    return ", ".join(parts)
+
+
 def budget_line(folder: Path | None) -> list[str]:
     """A bold line under a section whose answer was made with reduced budgets (QUICK=1) or tiny runs (SMOKE=1):
     a reader of a draft document must not take its numbers for the full answer."""
     lines = {
         "smoke": "**Draft from SMOKE runs (a few batches each): these numbers say nothing about the question.**",
-        "quick": "**Draft with reduced budgets (QUICK=1: one seed, 2 epochs, 20,000 CIFAR-10 training images): "
-        "these numbers are not the full answer.**",
+        "quick": f"**Draft with reduced budgets (QUICK=1: {quick_budget()}): these numbers are not the full answer.**",
     }
     budget = answer_budget(folder)
     return [lines[budget], ""] if budget else []
