@@ -124,3 +124,14 @@ def test_each_rungs_description_names_the_values_its_config_sets():
                 assert "-".join(map(str, value)) in rung["change"], rung["name"]
     course = compose(["course_cnn"])["model"]["net"]["init_args"]
     assert "-".join(map(str, course["widths"])) in ladder["rungs"][0]["change"]
+
+
+def test_the_ladder_trains_at_most_its_own_seeds_whatever_seeds_says():
+    from argparse import Namespace
+
+    from lab.questions.ablation import ladder_args
+
+    args = Namespace(seeds=3, quick=False, config=[])
+    assert ladder_args(args, {"seeds": 1}).seeds == 1 and args.seeds == 3  # the caller's options untouched
+    assert ladder_args(Namespace(seeds=1, quick=False, config=[]), {"seeds": 2}).seeds == 1
+    assert ladder_args(args, {}).seeds == 3

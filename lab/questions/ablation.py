@@ -113,7 +113,9 @@ def rung_config(ladder: dict[str, Any], k: int) -> dict[str, Any]:
 
 
 def ladder_args(args: Namespace, ladder: dict[str, Any]) -> Namespace:
-    """With --quick, the ladder's own quick budget goes on right after quick.yaml (a ladder of nine runs)."""
+    """At most the ladder's own number of seeds (its budget: one ladder of nine runs), and with --quick its quick
+    budget right after quick.yaml."""
+    args = Namespace(**{**vars(args), "seeds": min(args.seeds, ladder.get("seeds", args.seeds))})
     if not args.quick or not ladder.get("quick"):
         return args
     configs = list(args.config)
