@@ -185,6 +185,20 @@ def test_deeper_says_optimisation_when_training_accuracy_falls_and_over_fitting_
 
     assert "optimisation" in why(result(0.50), "TwoLayerNet", "original", "+2")
     assert "over-fitting" in why(result(0.70), "TwoLayerNet", "original", "+2")
+    assert "never left chance level" in why(result(0.11), "TwoLayerNet", "original", "+2")  # failed to train
+
+
+def test_one_seed_gets_no_test_verdict_but_the_training_diagnostic_and_retuned_rows_name_their_rate():
+    from lab.questions.deeper import RETUNED, DeeperResult, config_text, why
+
+    one = DeeperResult(
+        {"ConvNet": "experiments/lenet.yaml, 6 epochs, lr 0.05 (the study's best learning rate)"},
+        [Variant("original", [_run(0.5, 0.55)], "ConvNet"), Variant("+2", [_run(0.4, 0.45)], "ConvNet")],
+    )
+    assert why(one, "ConvNet", "original", "+2").startswith("one seed, so no verdict on test accuracy")
+    retuned = Variant(f"+2{RETUNED} (lr 0.15)", [], "ConvNet", {"model": {"optimizer": {"init_args": {"lr": 0.15}}}})
+    assert config_text(one, retuned).endswith("lr 0.15 (the best of the variant's own sweep)")
+    assert config_text(one, one.variants[0]) == one.sources["ConvNet"]
 
 
 def test_the_final_is_checked_against_every_other_variant_of_its_network():

@@ -186,6 +186,9 @@ def train_acc(v: Variant) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
+NOT_TRAINED = 0.15  # training accuracy below 1.5x chance on CIFAR-10's 10 classes: the network did not train
+
+
 def why(r: DeeperResult, network: str, reference: str, label: str) -> str:
     """Optimisation or capacity, read from training accuracy against the reference."""
     d, ref, var = r.difference(network, reference, label), r.variant(network, reference), r.variant(network, label)
@@ -193,8 +196,14 @@ def why(r: DeeperResult, network: str, reference: str, label: str) -> str:
     if t0 != t0 or t1 != t1:
         return "no training-accuracy diagnostic was measured, so optimisation and capacity cannot be told apart."
     fits = f"training accuracy {pct(t0, 1)}% -> {pct(t1, 1)}%"
+    if t1 < NOT_TRAINED < t0:
+        return (
+            f"the deeper net never left chance level ({fits}): it failed to train at this learning rate and "
+            "budget (a plain stack of layers without normalisation), an optimisation failure, not a capacity limit."
+        )
     if not d.measurable:
-        return f"no measurable change in test accuracy; {fits}."
+        lead = "one seed, so no verdict on test accuracy" if d.se == 0 else "no measurable change in test accuracy"
+        return f"{lead}; {fits}."
     if d.delta < 0 and t1 < t0:
         return (
             f"the deeper net fits its own training set less ({fits}): an optimisation / budget effect at this "
@@ -232,6 +241,14 @@ def conclusions(r: DeeperResult) -> list[str]:
     return lines
 
 
+def config_text(r: DeeperResult, v: Variant) -> str:
+    """The setting a variant trained with: the shared one, or for a re-tuned variant its own learning rate."""
+    if RETUNED not in v.label:
+        return r.sources[v.network]
+    lr = v.change.get("model", {}).get("optimizer", {}).get("init_args", {}).get("lr")
+    return r.sources[v.network].split(", lr ")[0] + f", lr {lr:.3g} (the best of the variant's own sweep)"
+
+
 def render(r: DeeperResult, folder: Path) -> list:
     rows = [
         [
@@ -242,7 +259,7 @@ def render(r: DeeperResult, folder: Path) -> list:
             v.test.pct(),
             pct(train_acc(v), 1),
             len(v.runs),
-            r.sources[v.network],
+            config_text(r, v),
         ]
         for v in r.variants
     ]
