@@ -264,3 +264,13 @@ def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_fo
     assert calls[0].force and calls[0].epochs is None and calls[0].output == target
     target.with_suffix(".json").write_text(json.dumps({"source": "make final, seed 0"}))
     assert pretrain.refresh(full) is None and len(calls) == 1
+
+
+def test_the_lr_finder_draws_no_progress_bar_into_a_log(tiny_config, capsys):
+    from argparse import Namespace
+
+    from lab.questions.hparams import lr_finder
+
+    found = lr_finder(Namespace(config=[tiny_config], accelerator="cpu", quick=False), "lenet", steps=4)
+    assert len(found["lr"]) == 4
+    assert "Finding best initial lr" not in capsys.readouterr().err

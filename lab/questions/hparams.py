@@ -18,13 +18,16 @@ fell below the untrained ln 10 suggests nothing.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
+import sys
 import tempfile
 from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -140,6 +143,17 @@ def for_network(change: dict, network: str) -> dict:
     return change.get(network, {}) if keys and keys <= {"TwoLayerNet", "ConvNet"} else change
 
 
+def no_bar_off_a_terminal():
+    """Lightning's LR finder always draws a tqdm bar; in a log (stderr not a terminal) that is hundreds of
+    redraws, so its bar is built disabled there."""
+    from lightning.pytorch.tuner import lr_finder as finder_module
+
+    bar = finder_module.tqdm
+    return mock.patch.object(
+        finder_module, "tqdm", bar if sys.stderr.isatty() else functools.partial(bar, disable=True)
+    )
+
+
 def lr_finder(args: Namespace, config: str, steps: int) -> dict:
     """Tuner.lr_find on the network's base config: the loss-vs-lr sweep and its suggestion. A probe: no
     checkpoint is kept (the finder's own restore point lives in a temporary folder, removed after)."""
@@ -148,9 +162,10 @@ def lr_finder(args: Namespace, config: str, steps: int) -> dict:
         cli = prepare([config, *user_layers(args), quiet], test=False, record=False)
         probes = (FiniteLossGuard, ModelCheckpoint)  # it diverges on purpose, and is not a run to keep
         cli.trainer.callbacks = [c for c in cli.trainer.callbacks if not isinstance(c, probes)]
-        finder = Tuner(cli.trainer).lr_find(
-            cli.model, datamodule=cli.datamodule, min_lr=1e-4, max_lr=1.0, num_training=steps, update_attr=False
-        )
+        with no_bar_off_a_terminal():
+            finder = Tuner(cli.trainer).lr_find(
+                cli.model, datamodule=cli.datamodule, min_lr=1e-4, max_lr=1.0, num_training=steps, update_attr=False
+            )
     return {"lr": finder.results["lr"], "loss": finder.results["loss"], "suggestion": finder.suggestion()}
 
 
