@@ -11,6 +11,7 @@ from lab.blocks import Figure
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 4.5), **kw):
@@ -29,6 +30,9 @@ def save(fig, path: Path, title: str, caption: str = "", label: str = "") -> Fig
     """Give the figure its title, lay it out and write a readable PNG (120 dpi). Returns the report's
     figure block: the file's name, the title and a caption (where the figure is drawn, it is described)."""
     fig.suptitle(title)
+    for ax in fig.axes:  # epochs are whole: no 1.2, 1.4 ... ticks on a short run's axis
+        if ax.get_xlabel().startswith("epoch"):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     fig.savefig(path, dpi=120, metadata=print_metadata(fig))
     plt.close(fig)
