@@ -77,3 +77,12 @@ def find_dataset(
         f"(3) place it at {SHARED_DATA / name / marker} or {LOCAL_DATA / name / marker}"
         + (" (the latter is filled by torchvision's download when online)." if download else ".")
     )
+
+
+def shown(path: str | Path) -> str:
+    """A path as a report shows it: relative to the repository when inside it (no machine's folders in a
+    document), else as it is."""
+    path = Path(path)
+    return (
+        path.relative_to(REPO_ROOT).as_posix() if path.is_absolute() and path.is_relative_to(REPO_ROOT) else str(path)
+    )

@@ -330,6 +330,14 @@ def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
     assert "`experiments/lenet.yaml` for 20 epochs" in text and "72.9% CIFAR-10 test" in text
     result.source = {"source": "experiments/lenet.yaml", "run_dir": str(tmp_path)}
     assert "does not keep the epoch count" in provenance(result)
+    assert "not §2.4's final configuration" in text
+    from lab.paths import REPO_ROOT
+
+    final = f"{REPO_ROOT}/experiments/lenet.yaml + make final (batch norm = on, 18 epochs), seed 0"
+    result.source = {"source": final, "epochs": 18}
+    text = provenance(result)
+    assert "with `experiments/lenet.yaml` + make final (batch norm = on, 18 epochs), seed 0 for 18 epochs" in text
+    assert "§2.4's final ConvNet (its seed-0 run)" in text and str(REPO_ROOT) not in text  # no machine's folders
     rows = dict(settings_rows())
     assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"]
     assert "from epoch 0 at 0.1 x" in rows["unfrozen at once"] and rows["learning rates"].endswith("= 0.002")

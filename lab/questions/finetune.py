@@ -24,6 +24,7 @@ from lab.config import load_layer
 from lab.errors import LabError
 from lab.models import ConvNet
 from lab.models.transfer import load_pretrained
+from lab.paths import shown
 from lab.questions import CV1, Question, register
 from lab.questions.pretrain import TARGET
 from lab.questions.stats import Difference, binomial_se, spread_words
@@ -167,11 +168,14 @@ def provenance(r: FinetuneResult) -> str:
     epochs = pretrain_epochs(r.source)
     change = r.source.get("change") or {}
     changed = (" with " + ", ".join(f"{k} = {v}" for k, v in change.items())) if change else ""
+    source = r.source.get("source", "an unrecorded config")
+    config, _, made_by = source.partition(" + ")
+    which = "§2.4's final ConvNet (its seed-0 run)" if "make final" in source else "not §2.4's final configuration"
     return (
         f"The starting ConvNet (`{Path(r.checkpoint).name}`, made by `make cifar10-convnet`) is LeNet-5 trained on "
-        f"CIFAR-10 with `{r.source.get('source', 'an unrecorded config')}`{changed} "
+        f"CIFAR-10 with `{shown(config)}`{' + ' + made_by if made_by else ''}{changed} "
         + (f"for {epochs} epochs " if epochs else "(its record does not keep the epoch count) ")
-        + f"(the base config of §2.4, not its final configuration): {100 * r.checkpoint_test_acc:.1f}% CIFAR-10 test "
+        + f"({which}): {100 * r.checkpoint_test_acc:.1f}% CIFAR-10 test "
         "accuracy" + (f", {100 * r.source['val_acc']:.1f}% validation." if "val_acc" in r.source else ".")
     )
 

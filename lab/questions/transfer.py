@@ -24,6 +24,7 @@ import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
+from lab.paths import shown
 from lab.questions import BEYOND, Question, register
 from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_checkpoint
 from lab.questions.results import latest, load
@@ -231,8 +232,8 @@ def render(r: TransferResult, folder: Path) -> list:
     header = ["starting network", "px", "training", "test acc (%)", "epochs", "seeds"]
     sizes = " and ".join(str(res.pixels) for res in r.resolutions)
     return [
-        Text(f"The fine-tuned runs start from `{r.source}`{acc}: its 10-way classifier is replaced by a 5-way one "
-             "(replace, then load the matching weights), exactly as `make finetune` does for LeNet-5. The "
+        Text(f"The fine-tuned runs start from `{shown(r.source)}`{acc}: its 10-way classifier is replaced by a 5-way "
+             "one (replace, then load the matching weights), exactly as `make finetune` does for LeNet-5. The "
              f"{len(SETTINGS)} settings share the split, the recipe (experiments/stl10_strong.yaml) and the seeds "
              "at each size. "
              f"Sizes run: {sizes} px ({command(r)})."),
