@@ -274,3 +274,37 @@ def test_the_lr_finder_draws_no_progress_bar_into_a_log(tiny_config, capsys):
     found = lr_finder(Namespace(config=[tiny_config], accelerator="cpu", quick=False), "lenet", steps=4)
     assert len(found["lr"]) == 4
     assert "Finding best initial lr" not in capsys.readouterr().err
+
+
+def _net(sweep, diverged=(), train=0.6, val=0.5):
+    from lab.questions.compare_nets import NetSummary
+
+    history = [{"epoch": 5, "train_eval/acc": train, "val/acc": val}]
+    return NetSummary(1000, 100, "base", val, val, 0.01, sweep, [f"learning rate = {d}" for d in diverged], history)
+
+
+def test_compare_nets_explains_from_the_measured_gaps_and_both_ends_of_the_sweeps():
+    from lab.questions.compare_nets import locality_sentence, sensitivity_sentences
+
+    sweep = [(0.002, 0.30), (0.05, 0.45), (0.15, 0.40)]
+    mlp, cnn = _net(sweep, diverged=["0.5"], train=0.60, val=0.45), _net(sweep, train=0.52, val=0.50)
+    assert "TwoLayerNet fits its training images further" in locality_sentence(mlp, cnn, 0.05)[0]
+    assert "not in generalisation alone" in locality_sentence(_net(sweep, train=0.46), cnn, 0.05)[0]  # reversed
+    text = " ".join(sensitivity_sentences(mlp, cnn))
+    assert "TwoLayerNet is the more sensitive one" in text and "only TwoLayerNet diverged (lr 0.5)" in text
+    assert "fan" not in " ".join(sensitivity_sentences(_net(sweep), cnn)) and "3,072" not in " ".join(
+        sensitivity_sentences(_net(sweep), cnn)
+    )
+    low = " ".join(sensitivity_sentences(_net(sweep), _net([(0.002, 0.10), (0.05, 0.45)])))
+    assert "At the low end (lr 0.002) ConvNet falls further (10.0% vs 30.0%)" in low
+
+
+def test_the_final_is_named_against_the_variants_at_or_above_it_not_a_list_of_every_tie():
+    from lab.questions.compare_nets import beaten_sentence
+
+    s = _net([])
+    s.not_beaten, s.compared, s.above = ["a", "b", "c"], 20, ["deeper: 64 channels (74.4%)"]
+    text = beaten_sentence("ConvNet", s)
+    assert "than 3 of the 20 other variants" in text and "at or above it: deeper: 64 channels (74.4%)" in text
+    s.not_beaten = []
+    assert "measurably better (test) than every other variant" in beaten_sentence("ConvNet", s)

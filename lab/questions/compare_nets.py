@@ -28,6 +28,9 @@ from lab.viz.style import figure, save
 NETWORKS = ("TwoLayerNet", "ConvNet")
 
 
+CHANCE = 0.1  # accuracy of a guess over CIFAR-10's 10 classes
+
+
 @dataclass
 class NetSummary:
     parameters: int
@@ -45,11 +48,25 @@ class NetSummary:
     final_test: Spread | None = None
     width: Difference | None = None  # ConvNet: 64 channels against the same widths, both with 2 more convs
     not_beaten: list[str] = field(default_factory=list)  # variants in the report the final does not beat
+    above: list[str] = field(default_factory=list)  # of those, the ones scoring at least as high ("name (x%)")
+    compared: int = 0  # how many other variants of the network the report holds
+
+    @property
+    def lr_diverged(self) -> list[str]:
+        return [d.split(" = ", 1)[1] for d in self.diverged if d.startswith("learning rate = ")]
 
     @property
     def lr_span(self) -> float | None:
-        accs = [a for _, a in self.lr_sweep]
+        """Best minus worst validation accuracy over the sweep; a rate that diverged counts as chance (10%)."""
+        accs = [a for _, a in self.lr_sweep] + [CHANCE] * len(self.lr_diverged)
         return max(accs) - min(accs) if accs else None
+
+    @property
+    def final_gap(self) -> float | None:
+        """Training accuracy (un-augmented, eval mode) minus validation accuracy at the end of the shown run."""
+        last = self.history[-1] if self.history else {}
+        has = "train_eval/acc" in last and "val/acc" in last
+        return last["train_eval/acc"] - last["val/acc"] if has else None
 
     @property
     def best_lr(self) -> float | None:
@@ -163,7 +180,9 @@ def run(args: Namespace, out: Path) -> CompareResult:
     if final is not None and {c.network for c in final.networks} >= set(NETWORKS):
         for n, s in result.nets.items():
             with_final(s, final, n)
-            s.not_beaten = not_beaten(s.final_test, others(study, deeper, n))
+            rivals = others(study, deeper, n)
+            s.not_beaten, s.compared = not_beaten(s.final_test, rivals), len(rivals)
+            s.above = [f"{k} ({v.pct(1)}%)" for k, v in rivals.items() if v.mean >= s.final_test.mean]
     result.figures.append(draw(result, out / "compare.png"))
     return result
 
@@ -223,22 +242,8 @@ def explain(r: CompareResult) -> list[str]:
         f"{abs(100 * gap):.1f} points more validation accuracy than {worse} ({pct(b.best_val_acc, 1)}% vs "
         f"{pct(w.best_val_acc, 1)}%; test {pct(b.best_test_acc, 1)}% vs {pct(w.best_test_acc, 1)}%)." + spread,
     ]
-    if gap > 0:
-        lines.append(
-            "Shared local filters and pooling build in locality and tolerance to shifts, so ConvNet's few "
-            "parameters generalise; the fully connected net must learn every shifted copy of a pattern."
-        )
-    if mlp.lr_span is not None and cnn.lr_span is not None:
-        more, less = ("TwoLayerNet", "ConvNet") if mlp.lr_span > cnn.lr_span else ("ConvNet", "TwoLayerNet")
-        lines.append(
-            f"Over the learning-rate sweep, TwoLayerNet's validation accuracy spans {100 * mlp.lr_span:.1f} points "
-            f"(best at lr {mlp.best_lr:g}) and ConvNet's {100 * cnn.lr_span:.1f} points (best at lr {cnn.best_lr:g}): "
-            f"{more} is the more sensitive one ({bracket_words(mlp)} for TwoLayerNet, "
-            f"{bracket_words(cnn)} for ConvNet; one optimizer, schedule and budget for both). Each of TwoLayerNet's "
-            "first-layer units sums 3,072 products, so an "
-            "update of a given learning rate moves its output far more than it moves a C1 unit, which sums 75 "
-            "(3 x 5 x 5): the same rate is effectively larger for the fully connected net."
-        )
+    lines += locality_sentence(mlp, cnn, gap)
+    lines += sensitivity_sentences(mlp, cnn)
     for name, s in r.nets.items():
         if s.diverged:
             lines.append(f"{name} diverged (the loss became infinite) at: {', '.join(s.diverged)}.")
@@ -256,13 +261,63 @@ def explain(r: CompareResult) -> list[str]:
         )
     for name, s in r.nets.items():
         if s.final_test is not None:
-            lines.append(
-                f"{name}'s final is measurably better (test) than every other variant of it in the report."
-                if not s.not_beaten
-                else f"{name}'s final is **not** measurably better than: {', '.join(s.not_beaten)} (test accuracy, "
-                "within two standard errors or above): the final is not the best of its network there."
-            )
+            lines.append(beaten_sentence(name, s))
     return lines
+
+
+def locality_sentence(mlp: NetSummary, cnn: NetSummary, gap: float) -> list[str]:
+    """Why ConvNet generalises better, when it does, from the measured train-val gaps of the shown runs."""
+    if gap <= 0 or mlp.final_gap is None or cnn.final_gap is None:
+        return []
+    gaps = f"train - val gap {100 * mlp.final_gap:.1f} vs {100 * cnn.final_gap:.1f} points"
+    if mlp.final_gap > cnn.final_gap:
+        return [
+            f"TwoLayerNet fits its training images further beyond what it generalises ({gaps}): its fully "
+            "connected first layer must learn every shifted copy of a pattern, while ConvNet's shared local "
+            "filters and pooling build in locality and tolerance to shifts."
+        ]
+    return [
+        f"ConvNet is better although its gap is not smaller ({gaps}): it fits the training images better as well, "
+        "so its advantage is in optimisation and fit, not in generalisation alone."
+    ]
+
+
+def sensitivity_sentences(mlp: NetSummary, cnn: NetSummary) -> list[str]:
+    """Learning-rate sensitivity from the two sweeps (one optimizer, schedule and budget), both ends apart."""
+    if mlp.lr_span is None or cnn.lr_span is None:
+        return []
+    more = "TwoLayerNet" if mlp.lr_span > cnn.lr_span else "ConvNet"
+    lines = [
+        f"Over the learning-rate sweep (a diverged rate counted as chance, 10%), TwoLayerNet's validation accuracy "
+        f"spans {100 * mlp.lr_span:.1f} points (best at lr {mlp.best_lr:g}) and ConvNet's {100 * cnn.lr_span:.1f} "
+        f"points (best at lr {cnn.best_lr:g}): {more} is the more sensitive one ({bracket_words(mlp)} for "
+        f"TwoLayerNet, {bracket_words(cnn)} for ConvNet; one optimizer, schedule and budget for both)."
+    ]
+    if mlp.lr_diverged and not cnn.lr_diverged:
+        lines.append(
+            f"At the high end only TwoLayerNet diverged (lr {', '.join(mlp.lr_diverged)}): each of its first-layer "
+            "units sums 3,072 products, so an update of a given rate moves its output far more than it moves a C1 "
+            "unit, which sums 75 (3 x 5 x 5)."
+        )
+    low_mlp, low_cnn = min(mlp.lr_sweep, default=(0, 0)), min(cnn.lr_sweep, default=(1, 0))
+    if low_mlp[0] == low_cnn[0] and low_cnn[1] < low_mlp[1]:
+        lines.append(
+            f"At the low end (lr {low_cnn[0]:g}) ConvNet falls further ({pct(low_cnn[1], 1)}% vs "
+            f"{pct(low_mlp[1], 1)}%): its small convolution weights barely move from their initialisation in the "
+            "budget, while the wide first layer of TwoLayerNet still fits linear features."
+        )
+    return lines
+
+
+def beaten_sentence(name: str, s: NetSummary) -> str:
+    """Whether the final is the best of its network in the report: a count, and the variants at or above it."""
+    if not s.not_beaten:
+        return f"{name}'s final is measurably better (test) than every other variant of it in the report."
+    above = f"; at or above it: {', '.join(s.above)}" if s.above else "; none scores higher"
+    return (
+        f"{name}'s final is **not** measurably better (test accuracy, two standard errors) than {len(s.not_beaten)} "
+        f"of the {s.compared} other variants of it in the report{above}."
+    )
 
 
 def bracket_words(s: NetSummary) -> str:
