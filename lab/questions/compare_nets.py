@@ -200,8 +200,8 @@ def draw(result: CompareResult, path: Path) -> Figure:
     axes[0].set(title="training loss (final, seed 0)", xlabel="epoch", ylabel="cross-entropy (nats)")
     axes[1].set(title="validation accuracy (final, seed 0)", xlabel="epoch", ylabel="accuracy (%)")
     axes[2].set(
-        title="sensitivity to learning rate (same optimizer)",
-        xlabel="peak learning rate (SGD + Nesterov 0.9, log scale)",
+        title="learning-rate sensitivity",
+        xlabel="peak learning rate (log scale)",
         ylabel="best val acc (%)",
     )
     axes[2].set_xscale("log")

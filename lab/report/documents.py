@@ -32,6 +32,7 @@ OUTPUTS = ("docs/report/", "README.md", "benchmarks/results.md")  # what make al
 SUPPORTING = {
     "hparams": {"lr_finder.png", "best_curves.png", "acc_vs_epochs.png"},
     "deeper": {"curves.png"},
+    "compare_nets": {"compare.png"},  # its panels repeat the finals' curves and the study's two sweeps
     "stl10_samples": {"samples_32px.png"},
     "finetune_bonus": {"confusion.png", "misclassified.png"},
 }
