@@ -109,7 +109,7 @@ def run(args: Namespace, out: Path) -> ClassesResult:
         raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
     dm = build_datamodule(["lenet", *user_layers(args)])
     grid = sample_grid(dm.train_set.images, dm.train_set.labels, dm.classes, out / "classes.png",
-                       "CIFAR-10 training images by class", per_class=args.per_class)  # fmt: skip
+                       "CIFAR-10 training images by class", per_class=args.per_class, classes_per_row=2)  # fmt: skip
     result = facts(dm)
     result.figures.append(grid)
     return result
@@ -146,4 +146,4 @@ def headline(f: ClassesResult) -> str:
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--per-class", type=int, default=8, help="sample pictures per class")
+    parser.add_argument("--per-class", type=int, default=6, help="sample pictures per class")

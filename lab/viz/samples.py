@@ -17,22 +17,35 @@ def first_per_class(labels: torch.Tensor, num_classes: int, per_class: int, seed
     return [order[labels[order] == c][:per_class] for c in range(num_classes)]
 
 
+CELL_IN = 0.8  # inches per image: the printed report sizes figures by their smallest text, so smaller cells
+# (with the same 11 pt class names) print the grid smaller
+
+
 def sample_grid(
-    images: torch.Tensor, labels: torch.Tensor, classes: Sequence[str], path: Path, title: str, per_class: int = 8
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    classes: Sequence[str],
+    path: Path,
+    title: str,
+    per_class: int = 8,
+    classes_per_row: int = 1,
 ) -> Figure:
-    """images uint8 (N, 3, H, W)."""
+    """images uint8 (N, 3, H, W); ``classes_per_row`` classes side by side (a wide, short grid for 10 classes),
+    each named above its first image."""
     picks = first_per_class(labels, len(classes), per_class)
-    fig, axes = figure(len(classes), per_class, size=(1.3 * per_class + 1.2, 1.35 * len(classes)), squeeze=False)
-    for row, (name, idx) in enumerate(zip(classes, picks)):
+    rows = -(-len(classes) // classes_per_row)
+    size = (CELL_IN * per_class * classes_per_row + 0.2, (CELL_IN + 0.25) * rows)
+    fig, axes = figure(rows, per_class * classes_per_row, size=size, squeeze=False)
+    for k, (name, idx) in enumerate(zip(classes, picks)):
+        row, first = k // classes_per_row, (k % classes_per_row) * per_class
         for col in range(per_class):
-            ax = axes[row, col]
-            ax.set_xticks([])
-            ax.set_yticks([])
             if col < len(idx):
-                ax.imshow(images[idx[col]].permute(1, 2, 0).numpy(), interpolation="nearest")
-            if col == 0:
-                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=10)
+                axes[row, first + col].imshow(images[idx[col]].permute(1, 2, 0).numpy(), interpolation="nearest")
+        axes[row, first].set_title(name, loc="left", fontsize=11)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if not ax.images:
+            ax.set_axis_off()
     h, w = images.shape[2:]
-    return save(
-        fig, path, f"{title} ({per_class} per class, {h} x {w} px)", "Seeded random samples, one row per class."
-    )
+    return save(fig, path, f"{title} ({per_class} per class, {h} x {w} px)", "Seeded random samples of each class.")
