@@ -402,3 +402,10 @@ def test_architectures_states_lenet5s_deviations_from_the_module():
     other = {part: here for part, here, _ in deviations(ConvNet(in_channels=1, activation="tanh", pool="avg"))}
     assert other["activation"].startswith("Tanh") and other["S2, S4 subsampling"].startswith("AvgPool2d")
     assert other["input"].startswith("1 channel,") and "1,516" not in other["C3 connectivity"]
+
+
+def test_preparation_names_the_augmentation_in_words_with_units():
+    from lab.questions.preparation import augment_words
+
+    assert augment_words({"flip": True, "translate": 2}) == "random horizontal flips, random translations by up to 2 px"
+    assert augment_words({"flip": False, "translate": 0}) == "none"

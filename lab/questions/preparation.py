@@ -78,14 +78,29 @@ def render(r: PreparationResult, folder: Path) -> list:
              "with one tensor index, and a sampler whose order depends on (seed, epoch) only, so that an "
              "interrupted run resumes exactly."),
         Text(f"*Transforms.* Augmentation works on whole batches on the batch's device (`lab/data/augment.py`): "
-             f"here {', '.join(f'{k} {v}' for k, v in r.augment.items()) or 'none'}, then normalisation; "
+             f"here {augment_words(r.augment)}, then normalisation; "
              "colour jitter and rotation are options of the same config."),
         Text(f"*Optimizer.* Injected from the config: {optimizer}"
              + (f", with the schedule {r.lr_scheduler['class_path']}" if r.lr_scheduler else "")
              + "; the hand-written cross-entropy (`lab/losses.py`) is the loss."),
         Table("The data path measured on this machine", markdown_table(["step", "measured"], rows, "lr"),
-              "One process, after imports; the rate includes the augmentation."),
+              "One process, after imports; the rate includes the augmentation.", appendix=True),
     ]  # fmt: skip
+
+
+def augment_words(augment: dict) -> str:
+    """The config's augmentation in words with units: {"flip": True, "translate": 2} -> "random horizontal
+    flips, random translations by up to 2 px"."""
+    words = {"flip": "random horizontal flips", "alternate_flip": "flips alternating by epoch"}
+    parts = []
+    for key, value in augment.items():
+        if key == "translate" and value:
+            parts.append(f"random translations by up to {value} px")
+        elif value is True:
+            parts.append(words.get(key, key.replace("_", " ")))
+        elif value:
+            parts.append(f"{key.replace('_', ' ')} {value}")
+    return ", ".join(parts) or "none"
 
 
 def headline(r: PreparationResult) -> str:
