@@ -319,6 +319,14 @@ def test_best_reports_accuracy_with_and_without_test_time_augmentation():
     assert "94.80% with test-time augmentation (TTA) and 93.20% without" in text and "TTA adds 1.6 points" in text
     assert "TTA costs 1.0 points" in accuracy_text(best(0.93, 0.94))
     assert headline(best(0.948, 0.932)).startswith("test 94.8% with TTA, 93.2% without")
+    from lab.questions.best import render
+
+    def bar(tta, plain):
+        return next(b.body for b in render(best(tta, plain), Path(".")) if "bar" in getattr(b, "body", ""))
+
+    assert "With and without TTA it misses the text's full-score bar" in bar(0.549, 0.535)  # TTA does not rescue
+    assert "Without TTA it misses the text's full-score bar of 75% top-1; with TTA it meets it" in bar(0.80, 0.70)
+    assert "With and without TTA it meets" in bar(0.948, 0.932)
 
 
 def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
