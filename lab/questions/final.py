@@ -180,7 +180,8 @@ def search(args: Namespace, study: HparamsResult, network: str) -> Combined:
     config, epochs = study.base_configs[network], study.epochs
     change, chosen, left_out = combine(study, network)
     base_config = compose([config])
-    (candidate,) = trials(args, config, {"candidate": (change, epochs)}, network)
+    label = "combined winners" if chosen else "base config"  # nothing beat the noise: round 2 starts at the base
+    (candidate,) = trials(args, config, {label: (change, epochs)}, network)
     around = {label: (merge(change, extra), epochs) for label, extra in neighbours(base_config, change).items()}
     second = trials(args, config, around, network)
     winner = max([t for t in [candidate, *second] if t.run] or [candidate], key=lambda t: t.val_acc)
