@@ -366,3 +366,19 @@ def test_a2_ships_lenna_as_given_and_both_augmented_versions(tmp_path):
     text = " ".join(a2_files(tmp_path / "results", tmp_path / "docs"))
     for name in LENNA_FILES:
         assert (tmp_path / "docs" / "a2" / name).read_bytes() == name.encode() and f"(a2/{name})" in text
+
+
+def test_the_a2_document_numbers_the_texts_figures_as_the_text_does(tmp_path):
+    from lab.blocks import Figure
+    from lab.report.documents import TextNumbered
+
+    png = tmp_path / "f.png"
+    png.write_bytes(b"")
+    numbered = TextNumbered(tmp_path, copy_figures=False)
+    captions = [
+        numbered.figure(Figure(png, t, "", label), "q")[2]
+        for t, label in [("BN loss", "A2 Figure 1"), ("augmentation curves", ""), ("best", "A2 Figure 4")]
+    ]
+    assert captions[0].startswith("**Figure 1 (numbered as in the A2 text). BN loss.**")
+    assert captions[1].startswith("**Figure S1. augmentation curves.**")
+    assert captions[2].startswith("**Figure 4 (numbered as in the A2 text). best.**")

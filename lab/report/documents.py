@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,8 +102,37 @@ class Numbered(Numbering):
         rel = self.place(block, question)
         width, smallest = printed_width(*figure_print_size(block.path))
         self.printed.append(Printed(self.figures, width, smallest))
-        image = f'<img src="{rel}" alt="Figure {self.figures}" style="width:{width:.1f}cm">'
+        image = f'<img src="{rel}" alt="Figure {self.number()}" style="width:{width:.1f}cm">'
         return [image, "", self.caption(block), ""]
+
+    def number(self) -> str:
+        return str(self.figures)
+
+
+class TextNumbered(Numbered):
+    """The A2 document's numbering: a figure the text asks for keeps the text's number ("A2 Figure 4" is
+    Figure 4), every other figure is a supplementary S1, S2, ... so no number means two figures."""
+
+    def __init__(self, out_dir: Path, copy_figures: bool):
+        super().__init__(out_dir, copy_figures)
+        self.supplementary = 0
+        self.shown = ""
+
+    def figure(self, block: Figure, question: str) -> list[str]:
+        match = re.fullmatch(r"A2 Figure (\d+)", block.label or "")
+        if match:
+            self.shown = match.group(1)
+        else:
+            self.supplementary += 1
+            self.shown = f"S{self.supplementary}"
+        return super().figure(block, question)
+
+    def number(self) -> str:
+        return self.shown
+
+    def caption(self, block: Figure) -> str:
+        note = " (numbered as in the A2 text)" if block.label else ""
+        return f"**Figure {self.shown}{note}. {block.title}.** {block.caption}"
 
 
 def is_supporting(section: Section, block: Block) -> bool:
@@ -160,7 +190,7 @@ def section_body(i: int, section: Section, numbered: Numbered, appendix: list) -
 def document(
     name: str, title: str, intro: str, sections: list[Section], out_dir: Path, copy: bool, extra: list[str] = ()
 ) -> Document:
-    numbered, appendix = Numbered(out_dir, copy), []
+    numbered, appendix = (TextNumbered if name == "A2" else Numbered)(out_dir, copy), []
     lines = [f"# {title}", "", intro, ""]
     for i, section in enumerate(sections, 1):
         lines += section_body(i, section, numbered, appendix)
