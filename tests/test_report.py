@@ -261,6 +261,7 @@ def test_documents_split_the_report_by_text_without_provenance(smoke_results, tm
     assert "## 1. CIFAR-10 classes (§2.1)" in cv1 and "Batch normalization" not in cv1  # CV1 sections only
     assert "**7 pages** (the text allows 10)" in cv1 and paths["pages"] == 7
     assert "Draft from SMOKE runs" in cv1 and "Draft from SMOKE runs" in a2  # a draft says it is one
+    assert "Task 2's data: CIFAR-10," in a2 and "validation images (a seeded split" in a2  # A2 states its split
     present = [ln for ln in cv1.splitlines() if not ln.startswith("**Missing:**")]
     assert not [ln for ln in present if "make " in ln or "results/" in ln or "Made by" in ln]  # provenance: elsewhere
     assert "Hyperparameter study" in paths["APPENDIX.md"].read_text()  # the full study table

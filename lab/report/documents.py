@@ -329,6 +329,21 @@ def measure_pages(html: str, out_dir: Path) -> int:
         pdf.unlink(missing_ok=True)
 
 
+def cifar10_split(results: Path) -> str:
+    """The CIFAR-10 split every task-2 run uses, from `make cifar10-classes` (nothing when it was not run)."""
+    from lab.questions.cifar10_classes import ClassesResult
+    from lab.questions.results import latest, load
+
+    folder = latest("cifar10_classes", results)
+    if folder is None:
+        return ""
+    sizes = load(ClassesResult, folder).split_sizes
+    return (
+        f" Task 2's data: CIFAR-10, {sizes['train']:,} training and {sizes['validation']:,} validation images (a "
+        f"seeded split of the training files) and {sizes['test']:,} official test images."
+    )
+
+
 def a2_files(results: Path, out_dir: Path) -> list[str]:
     """Lenna_aug1.png and Lenna_aug2.png (the augmented images A2 asks to submit) next to A2.md, under a2/, with
     the original Lenna.png they were made from."""
@@ -379,7 +394,7 @@ def write_documents(results: Path, out_dir: Path, copy_figures: bool = False, me
         "A2",
         "Introduction to Computer Vision 2023, Assignment 2: batch norm and a CNN",
         "Results of tasks 1 and 2 (the text's Figures 1-4), then the code it asks for. Uncertainties: ± is "
-        "the standard deviation over seeds unless it says standard error (s.e.).",
+        "the standard deviation over seeds unless it says standard error (s.e.)." + cifar10_split(results),
         by_text[A2],
         out_dir,
         copy_figures,
