@@ -261,7 +261,6 @@ def test_documents_split_the_report_by_text_without_provenance(smoke_results, tm
     assert "## 1. CIFAR-10 classes (§2.1)" in cv1 and "Batch normalization" not in cv1  # CV1 sections only
     assert "**7 pages** (the text allows 10)" in cv1 and paths["pages"] == 7
     assert "Draft from SMOKE runs" in cv1 and "Draft from SMOKE runs" in a2  # a draft says it is one
-    assert "Task 2's data: CIFAR-10," in a2 and "validation images (a seeded split" in a2  # A2 states its split
     present = [ln for ln in cv1.splitlines() if not ln.startswith("**Missing:**")]
     assert not [ln for ln in present if "make " in ln or "results/" in ln or "Made by" in ln]  # provenance: elsewhere
     assert "Hyperparameter study" in paths["APPENDIX.md"].read_text()  # the full study table
@@ -383,3 +382,18 @@ def test_the_a2_document_numbers_the_texts_figures_as_the_text_does(tmp_path):
     assert captions[0].startswith("**Figure 1 (numbered as in the A2 text). BN loss.**")
     assert captions[1].startswith("**Figure S1. augmentation curves.**")
     assert captions[2].startswith("**Figure 4 (numbered as in the A2 text). best.**")
+
+
+def test_the_a2_document_states_the_cifar10_split_it_used(tmp_path):
+    from lab.questions.cifar10_classes import ClassesResult
+    from lab.questions.results import point_latest, save
+    from lab.report.documents import cifar10_split
+
+    assert cifar10_split(tmp_path) == ""  # not run: nothing claimed
+    folder = tmp_path / "cifar10_classes" / "20261130-000000"
+    folder.mkdir(parents=True)
+    sizes = {"train": 45000, "validation": 5000, "test": 1000}
+    save(ClassesResult(["airplane"], [3, 32, 32], sizes, {"airplane": sizes}, [0.5] * 3, [0.2] * 3, {}), folder)
+    point_latest(folder)
+    assert "45,000 training and 5,000 validation images (a seeded split" in cifar10_split(tmp_path)
+    assert "1,000 official test images" in cifar10_split(tmp_path)
