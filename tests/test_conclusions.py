@@ -349,6 +349,9 @@ def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
     rows = dict(settings_rows())
     assert "unfrozen at 0.1 x the classifier's rate" in rows["full fine-tuning"]
     assert "from epoch 0 at 0.1 x" in rows["unfrozen at once"] and rows["learning rates"].endswith("= 0.002")
+    assert "never unfreezes" not in rows["full fine-tuning"]
+    short = dict(settings_rows([{"trainer": {"max_epochs": 2}}]))  # QUICK's budget, before the unfreeze epoch
+    assert short["epochs, batch size"].startswith("2,") and "the body never unfreezes" in short["full fine-tuning"]
 
 
 def test_finetune_says_what_gradual_unfreezing_changes_against_unfreezing_at_once():

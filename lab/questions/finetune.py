@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 from argparse import Namespace
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.config import load_layer
+from lab.config import Layer, compose, load_layer
 from lab.errors import LabError
 from lab.models import ConvNet
 from lab.models.transfer import load_pretrained
@@ -28,7 +29,7 @@ from lab.paths import shown
 from lab.questions import CV1, Question, register
 from lab.questions.pretrain import TARGET
 from lab.questions.stats import Difference, binomial_se, spread_words
-from lab.questions.training import Variant, over_seeds
+from lab.questions.training import Variant, over_seeds, user_layers
 from lab.viz.style import figure, save
 
 SCRATCH, HEAD, FULL = "from scratch", "classifier only (body frozen)", "full fine-tuning (unfreeze at epoch 5)"
@@ -105,15 +106,18 @@ def run(args: Namespace, out: Path) -> FinetuneResult:
         train_images=variants[0].runs[0].train_images,
         variants=variants,
         source={k: info[k] for k in ("source", "change", "val_acc", "test_acc", "epochs", "run_dir") if k in info},
-        settings=settings_rows(),
+        settings=settings_rows(user_layers(args)),
     )
     result.figures.append(draw(result, out / "val_curves.png"))
     return result
 
 
-def settings_rows() -> list[list[str]]:
-    """The fine-tuning settings as the configs set them (experiments/stl10.yaml and its two layers)."""
-    base, full, at_once = load_layer("stl10"), load_layer("stl10_finetune"), load_layer("stl10_finetune_at_once")
+def settings_rows(extra: Sequence[Layer] = ()) -> list[list[str]]:
+    """The fine-tuning settings as the runs had them (experiments/stl10.yaml and its two layers, with the
+    layers every run got, e.g. QUICK's budget)."""
+    base = compose(["stl10", *extra])
+    full, at_once = load_layer("stl10_finetune"), load_layer("stl10_finetune_at_once")
+    epochs = base["trainer"]["max_epochs"]
     optimizer = base["model"]["optimizer"]
     rate = optimizer.get("init_args", {}).get("lr")
     schedule = base["model"].get("lr_scheduler", {})
@@ -124,7 +128,7 @@ def settings_rows() -> list[list[str]]:
     return [
         ["optimizer", f"{optimizer['class_path'].rsplit('.', 1)[-1]} ({args})"],
         ["schedule", f"{schedule.get('class_path', 'constant').rsplit('.', 1)[-1]} ({steps})"],
-        ["epochs, batch size", f"{base['trainer']['max_epochs']}, {data['batch_size']}"],
+        ["epochs, batch size", f"{epochs}, {data['batch_size']}"],
         [
             "input",
             f"{data['image_size']} x {data['image_size']} px, augmentation "
@@ -136,7 +140,12 @@ def settings_rows() -> list[list[str]]:
         [
             "full fine-tuning",
             f"the classifier alone for {unfreeze['unfreeze_at_epoch']} epochs, then the whole body "
-            f"unfrozen at {unfreeze.get('lr_factor', 1):g} x the classifier's rate",
+            f"unfrozen at {unfreeze.get('lr_factor', 1):g} x the classifier's rate"
+            + (
+                f" (in this budget of {epochs} epochs the body never unfreezes: it equals classifier only)"
+                if unfreeze["unfreeze_at_epoch"] >= epochs
+                else ""
+            ),
         ],
         [
             "unfrozen at once",
