@@ -230,7 +230,7 @@ def explain(r: FinetuneResult) -> list[str]:
         lines.append(
             f"- Why transfer helps here: the five STL-10 classes (airplane, bird, cat, dog, ship) are all "
             f"CIFAR-10 classes too, so the CIFAR-10 features already separate them, while {r.train_images:,} "
-            "training images are few for learning 62,000 weights from scratch."
+            f"training images are few for learning {r.variant(SCRATCH).runs[0].parameters:,} weights from scratch."
         )
     elif full.se > 0 and not full.measurable:  # one seed measures no spread: no verdict either way
         lines.append("- Here transfer shows no measurable gain over training from scratch with these budgets.")
