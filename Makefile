@@ -74,7 +74,7 @@ predict: $(STAMP) ## top-3 classes of your images: make predict IMAGES="photo.jp
 checkpoints/convnet_cifar10.pt: | $(STAMP)
 	$(BIN)/python -m lab.questions.pretrain --accelerator $(ACCELERATOR)
 
-cifar10-convnet: $(STAMP) ## the CIFAR-10 ConvNet fine-tuning starts from -> checkpoints/convnet_cifar10.pt (FORCE=1 retrains)
+cifar10-convnet: $(STAMP) ## checkpoints/convnet_cifar10.pt, which fine-tuning starts from: the final ConvNet of make final, reused (FORCE=1 replaces the file)
 	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) $(if $(RETRAIN),--retrain) --accelerator $(ACCELERATOR) $(ARGS)
 
 all: $(STAMP) checkpoints/convnet_cifar10.pt ## every question in order (done ones skipped unless FORCE=1), then the report
