@@ -262,8 +262,9 @@ def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_fo
     assert not calls
     assert pretrain.refresh(full) == {"source": "new"}
     assert calls[0].force and calls[0].epochs is None and calls[0].output == target
-    target.with_suffix(".json").write_text(json.dumps({"source": "make final, seed 0"}))
-    assert pretrain.refresh(full) is None and len(calls) == 1
+    same = {"source": "experiments/lenet.yaml + make final (renamed label), seed 0", "config": ["lenet"], "change": {}}
+    target.with_suffix(".json").write_text(json.dumps(same))
+    assert pretrain.refresh(full) is None and len(calls) == 1  # the same network under another wording
 
 
 def test_the_lr_finder_draws_no_progress_bar_into_a_log(tiny_config, capsys):

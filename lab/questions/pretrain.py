@@ -24,7 +24,7 @@ from lab import console
 from lab.errors import LabError
 from lab.models.transfer import read_net_state
 from lab.paths import REPO_ROOT
-from lab.questions.results import latest, load
+from lab.questions.results import latest, load, to_json
 from lab.questions.runner import common_arguments
 from lab.questions.training import fit
 
@@ -114,9 +114,11 @@ def refresh(args: argparse.Namespace) -> dict | None:
     if final is None or args.quick or args.config:
         return None
     record = TARGET.with_suffix(".json")
-    configs, change, source = final
-    if record.is_file() and json.loads(record.read_text()).get("source") == source:
-        return None
+    configs, change, _ = final
+    kept = json.loads(record.read_text()) if record.is_file() else {}
+    trained_as = [kept.get("config"), kept.get("change")]
+    if "make final" in kept.get("source", "") and trained_as == to_json([configs, change]):
+        return None  # already the final's network (compared by what it was trained with, not by wording)
     return pretrain(argparse.Namespace(**vars(args), epochs=None, output=TARGET, force=True))
 
 
