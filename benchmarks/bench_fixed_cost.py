@@ -36,8 +36,11 @@ class LoopTimer(L.Callback):
 
 def one_run(root: str, index: int) -> tuple[float, float]:
     timer = LoopTimer()
-    layers = {"trainer": {"max_epochs": 1, "enable_progress_bar": False}, "run": {"root": root},
-              "data": {"init_args": {"train_subset": 5000}}}  # fmt: skip
+    layers = {
+        "trainer": {"max_epochs": 1, "enable_progress_bar": False},
+        "run": {"root": root},
+        "data": {"init_args": {"train_subset": 5000}},
+    }
     start = time.perf_counter()
     result = run(["lenet", layers, {"trainer": {"callbacks": [timer]}}], name=f"fixed_cost/{index}")
     wall = time.perf_counter() - start

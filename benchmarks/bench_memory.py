@@ -41,8 +41,9 @@ def child(data_dir: str) -> None:
 
     torch.set_num_threads(2)
     baseline = _peak_mb()
-    dm = CIFAR10DataModule(data_dir=data_dir, batch_size=512, val_size=5000, download=False,
-                           augment=AugmentConfig(flip=True, translate=4))  # fmt: skip
+    dm = CIFAR10DataModule(
+        data_dir=data_dir, batch_size=512, val_size=5000, download=False, augment=AugmentConfig(flip=True, translate=4)
+    )
     start = time.perf_counter()
     dm.setup("fit")
     loaded = _peak_mb()
@@ -50,10 +51,18 @@ def child(data_dir: str) -> None:
     for images, _ in dm.train_dataloader():
         dm.prepare_batch(images, training=True)
         batches += 1
-    print(json.dumps({
-        "train_images": len(dm.train_set), "baseline_mb": baseline, "after_setup_mb": loaded, "peak_mb": _peak_mb(),
-        "batches": batches, "seconds": time.perf_counter() - start,
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "train_images": len(dm.train_set),
+                "baseline_mb": baseline,
+                "after_setup_mb": loaded,
+                "peak_mb": _peak_mb(),
+                "batches": batches,
+                "seconds": time.perf_counter() - start,
+            }
+        )
+    )
 
 
 def measure(size: int) -> dict:
@@ -61,8 +70,12 @@ def measure(size: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         write_cifar10(tmp, per_batch=size // 5, test_count=1000)
-        out = subprocess.run([sys.executable, "-m", "benchmarks.bench_memory", "--child", tmp],
-                             capture_output=True, text=True, check=True)  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_memory", "--child", tmp],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["images"] = size
     result["data_mb"] = size * IMAGE_BYTES / 2**20
@@ -82,8 +95,10 @@ def main() -> None:
         r = measure(size)
         rows.append(r)
         ratio = r["cost_mb"] / r["data_mb"]
-        print(f"{size:>9,} images: peak RSS {r['peak_mb']:.0f} MB (after imports {r['baseline_mb']:.0f} MB), "
-              f"data {r['data_mb']:.0f} MB uint8, cost {r['cost_mb']:.0f} MB = {ratio:.2f}x the data")  # fmt: skip
+        print(
+            f"{size:>9,} images: peak RSS {r['peak_mb']:.0f} MB (after imports {r['baseline_mb']:.0f} MB), "
+            f"data {r['data_mb']:.0f} MB uint8, cost {r['cost_mb']:.0f} MB = {ratio:.2f}x the data"
+        )
     lines = [
         "## Memory: in-memory CIFAR-10 data module",
         "",
@@ -95,8 +110,10 @@ def main() -> None:
         "| ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
-        lines.append(f"| {r['images']:,} | {r['data_mb']:.0f} | {r['baseline_mb']:.0f} | {r['peak_mb']:.0f} | "
-                     f"{r['cost_mb']:.0f} | {r['cost_mb'] / r['data_mb']:.2f}x |")  # fmt: skip
+        lines.append(
+            f"| {r['images']:,} | {r['data_mb']:.0f} | {r['baseline_mb']:.0f} | {r['peak_mb']:.0f} | "
+            f"{r['cost_mb']:.0f} | {r['cost_mb'] / r['data_mb']:.2f}x |"
+        )
     if len(rows) >= 2:
         growth = rows[-1]["cost_mb"] / rows[0]["cost_mb"]
         lines += ["", f"**{rows[-1]['images'] // rows[0]['images']}x the images cost {growth:.1f}x the memory.**"]

@@ -57,9 +57,16 @@ def lightning_epoch(dm: CIFAR10DataModule, seed: int) -> float:
     timer = _EpochTimer()
     callbacks = [timer, FiniteLossGuard(), EpochHistory(), SeedEachEpoch(seed)]  # what every lab run carries per step
     trainer = L.Trainer(
-        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0, callbacks=callbacks,
-    )  # fmt: skip
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        callbacks=callbacks,
+    )
     trainer.fit(ClassifierModule(ConvNet(), optimizer=SGD), datamodule=dm)
     return timer.seconds
 

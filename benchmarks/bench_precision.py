@@ -78,8 +78,9 @@ def main() -> None:
         for p in PRECISIONS:
             ms = [1e3 * x for x in times[name, p]]
             rows.append(f"| {name} | {p} | {statistics.median(ms):.1f} | {', '.join(f'{x:.1f}' for x in ms)} |")
-        verdicts.append(f"{name}: bf16 / fp32 = {statistics.median(ratios):.2f}x "
-                        f"(per repeat {min(ratios):.2f}-{max(ratios):.2f}x)")  # fmt: skip
+        verdicts.append(
+            f"{name}: bf16 / fp32 = {statistics.median(ratios):.2f}x (per repeat {min(ratios):.2f}-{max(ratios):.2f}x)"
+        )
     flags = sorted(f for f in CPU_BF16_FLAGS if f in cpu_flags()) or ["none"]
     body = f"""## bf16 autocast vs float32 on the CPU (one training step)
 

@@ -23,15 +23,21 @@ TARGETS = {"fast90": (0.85, 90), "fast360": (0.90, 360), "best": (0.94, 1500)}  
 
 
 def one_run(config: str, seed: int, accelerator: str) -> dict:
-    layers = {"seed_everything": seed, "trainer": {"accelerator": accelerator, "enable_progress_bar": False},
-              "run": {"wandb": "disabled"}}  # fmt: skip
+    layers = {
+        "seed_everything": seed,
+        "trainer": {"accelerator": accelerator, "enable_progress_bar": False},
+        "run": {"wandb": "disabled"},
+    }
     result = train.run([config, layers], name=f"bench_time/{config}")
     timing = result.time_to_accuracy
     return {
-        "seed": seed, "test_acc": result.test["test/acc"], "train_seconds": timing["history"][-1]["train_seconds"],
+        "seed": seed,
+        "test_acc": result.test["test/acc"],
+        "train_seconds": timing["history"][-1]["train_seconds"],
         "best_val_acc": max(h["val/acc"] for h in timing["history"]),
-        "reached": {k: v["train_seconds"] for k, v in timing["reached"].items()}, "run_dir": str(result.run_dir),
-    }  # fmt: skip
+        "reached": {k: v["train_seconds"] for k, v in timing["reached"].items()},
+        "run_dir": str(result.run_dir),
+    }
 
 
 def mean_std(values: list[float], fmt: str) -> str:
@@ -53,15 +59,26 @@ def row(config: str, runs: list[dict]) -> str:
     met = "–" if accuracy is None else ("yes" if statistics.mean(tests) >= accuracy and max(times) <= seconds else "no")
     target = "–" if accuracy is None else f">= {accuracy:.0%} in <= {seconds} s"
     reached = "; ".join(first_reached(runs, t) for t in sorted({t for r in runs for t in r["reached"]}))
-    cells = [config, target, str(len(runs)), mean_std(times, ".1f"), f"{min(times):.1f}-{max(times):.1f}",
-             mean_std([100 * t for t in tests], ".2f"), ", ".join(f"{100 * t:.1f}" for t in tests),
-             mean_std([100 * r["best_val_acc"] for r in runs], ".2f"), reached or "–", met]  # fmt: skip
+    cells = [
+        config,
+        target,
+        str(len(runs)),
+        mean_std(times, ".1f"),
+        f"{min(times):.1f}-{max(times):.1f}",
+        mean_std([100 * t for t in tests], ".2f"),
+        ", ".join(f"{100 * t:.1f}" for t in tests),
+        mean_std([100 * r["best_val_acc"] for r in runs], ".2f"),
+        reached or "–",
+        met,
+    ]
     return "| " + " | ".join(cells) + " |"
 
 
-HEADER = ("| config | target (test) | seeds | training time (s) | range (s) | test acc (%) | per seed (%) "
-          "| best val acc (%) | validation first reached (training s) | target met |\n"
-          "| --- | --- | ---: | ---: | --- | ---: | --- | ---: | --- | --- |")  # fmt: skip
+HEADER = (
+    "| config | target (test) | seeds | training time (s) | range (s) | test acc (%) | per seed (%) "
+    "| best val acc (%) | validation first reached (training s) | target met |\n"
+    "| --- | --- | ---: | ---: | --- | ---: | --- | ---: | --- | --- |"
+)
 
 
 def main() -> None:

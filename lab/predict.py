@@ -55,8 +55,9 @@ def predict(source: str | Path, paths: list[str], out: Path, top_k: int = 3) -> 
     data = ImageFilesDataModule(paths, trained.classes, trained.mean, trained.std, trained.image_size)
     out.mkdir(parents=True, exist_ok=True)
     writer = PredictionsCSV(out / "predictions.csv", trained.classes, top_k)
-    trainer = L.Trainer(accelerator="auto", logger=False, callbacks=[writer], enable_progress_bar=False,
-                        enable_model_summary=False)  # fmt: skip
+    trainer = L.Trainer(
+        accelerator="auto", logger=False, callbacks=[writer], enable_progress_bar=False, enable_model_summary=False
+    )
     trainer.predict(trained.module, datamodule=data, return_predictions=False)
     from lab.viz.predictions import prediction_grid
 

@@ -42,11 +42,17 @@ TRAINING_CODE = ("models", "data", "callbacks", "module.py", "losses.py", "sched
 # settings that say where and how a run is written or shown, not what it computes
 NOT_IDENTITY = {
     ("run",): ("name", "root", "group", "wandb", "project", "entity", "tags"),
-    ("trainer",): ("default_root_dir", "enable_progress_bar", "logger", "enable_model_summary", "accelerator",
-                   "devices"),
+    ("trainer",): (
+        "default_root_dir",
+        "enable_progress_bar",
+        "logger",
+        "enable_model_summary",
+        "accelerator",
+        "devices",
+    ),
     ("data", "init_args"): ("data_dir", "download"),
     ("checkpoint",): ("dirpath", "filename", "save_last", "verbose", "save_on_exception", "save_weights_only"),
-}  # fmt: skip
+}
 CACHE_FOLDER = ".cache"
 
 

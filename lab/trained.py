@@ -37,8 +37,10 @@ class Trained:
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
         """Top-1 accuracy of the plain network (no test-time augmentation) on uint8 images."""
         self.module.eval()
-        correct = sum(int((self.module(self.prepare(x)).argmax(1) == y).sum())
-                      for x, y in zip(images.split(batch_size), labels.split(batch_size)))  # fmt: skip
+        correct = sum(
+            int((self.module(self.prepare(x)).argmax(1) == y).sum())
+            for x, y in zip(images.split(batch_size), labels.split(batch_size))
+        )
         return correct / len(labels)
 
 
@@ -72,8 +74,9 @@ def load_lightning(path: Path) -> Trained:
         blob = torch.load(path, map_location="cpu", weights_only=False)
         module = ClassifierModule.load_from_checkpoint(path, map_location="cpu")
     except (RuntimeError, KeyError, TypeError, ValueError, EOFError, pickle.UnpicklingError) as exc:
-        raise CheckpointMismatchError(f"{path} cannot be loaded as a lab checkpoint ({type(exc).__name__}: "
-                                      f"{str(exc).splitlines()[0]}).") from exc  # fmt: skip
+        raise CheckpointMismatchError(
+            f"{path} cannot be loaded as a lab checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})."
+        ) from exc
     record = data_record(blob, path)
     return Trained(module, list(record["classes"]), record["mean"], record["std"], list(record["image_size"]), path)
 
@@ -91,8 +94,14 @@ def load_state_dict_file(path: Path) -> Trained:
         raise CheckpointMismatchError(f"{path} does not fit {info['net']}: {'; '.join(problems[:4])}.")
     net.load_state_dict(state)
     record = data_record({"info": info}, path)
-    return Trained(ClassifierModule(net), list(record["classes"]), record["mean"], record["std"],
-                   list(record.get("image_size", (32, 32))), path)  # fmt: skip
+    return Trained(
+        ClassifierModule(net),
+        list(record["classes"]),
+        record["mean"],
+        record["std"],
+        list(record.get("image_size", (32, 32))),
+        path,
+    )
 
 
 def load_trained(source: str | Path) -> Trained:

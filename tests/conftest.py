@@ -53,8 +53,18 @@ def tiny_config(tiny_data, tmp_path) -> Path:
 @pytest.fixture
 def question_args(tiny_config, tmp_path) -> list[str]:
     """What `make <question> SMOKE=1` passes, plus the tiny data and a private results folder."""
-    return ["--config", str(tiny_config), "--config", str(SMOKE), "--results", str(tmp_path / "results"),
-            "--accelerator", "cpu", "--workers", "1"]  # fmt: skip
+    return [
+        "--config",
+        str(tiny_config),
+        "--config",
+        str(SMOKE),
+        "--results",
+        str(tmp_path / "results"),
+        "--accelerator",
+        "cpu",
+        "--workers",
+        "1",
+    ]
 
 
 @pytest.fixture

@@ -18,9 +18,15 @@ def test_time_to_accuracy_records_first_crossing(tiny_cifar, tmp_path):
     dm = CIFAR10DataModule(data_dir=str(tiny_cifar), val_size=40, batch_size=32, download=False)
     timer = TimeToAccuracy(thresholds=(0.0, 1.01))
     trainer = L.Trainer(
-        max_epochs=3, accelerator="cpu", default_root_dir=tmp_path, logger=L.pytorch.loggers.CSVLogger(tmp_path),
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
-    )  # fmt: skip
+        max_epochs=3,
+        accelerator="cpu",
+        default_root_dir=tmp_path,
+        logger=L.pytorch.loggers.CSVLogger(tmp_path),
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
+    )
     trainer.fit(ClassifierModule(ConvNet(), optimizer=partial(torch.optim.Adam, lr=1e-3)), datamodule=dm)
     summary = json.loads((tmp_path / "lightning_logs/version_0/time_to_accuracy.json").read_text())
     history = summary["history"]

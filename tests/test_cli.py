@@ -139,8 +139,14 @@ def test_overfits_one_batch(tiny_cifar):
     dm = CIFAR10DataModule(data_dir=str(tiny_cifar), val_size=40, batch_size=32, download=False)
     model = ClassifierModule(ConvNet(), optimizer=partial(torch.optim.Adam, lr=3e-3))
     trainer = L.Trainer(
-        overfit_batches=1, max_epochs=60, accelerator="cpu", logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0,
-    )  # fmt: skip
+        overfit_batches=1,
+        max_epochs=60,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(model, datamodule=dm)
     assert float(trainer.callback_metrics["train/acc"]) == 1.0

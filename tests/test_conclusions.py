@@ -78,8 +78,15 @@ def _augment(gaps_without, gaps_with):
     from lab.questions.augment import AugmentResult
 
     def variant(label, gaps):
-        return Variant(label, [RunSummary(i, 0.7, 0.7, 6, 1.0, "r", history=[{"epoch": 5, "val/acc": 0.70,
-                       "train_eval/acc": 0.70 + g}]) for i, g in enumerate(gaps)])  # fmt: skip
+        return Variant(
+            label,
+            [
+                RunSummary(
+                    i, 0.7, 0.7, 6, 1.0, "r", history=[{"epoch": 5, "val/acc": 0.70, "train_eval/acc": 0.70 + g}]
+                )
+                for i, g in enumerate(gaps)
+            ],
+        )
 
     return AugmentResult("Lenna.png", [variant("none", gaps_without), variant("flip + translate 4 px", gaps_with)])
 
@@ -108,8 +115,12 @@ def test_compare_nets_names_the_better_network_from_the_numbers():
     def net(params, first, acc, sweep):
         return NetSummary(params, first, "base", acc, acc, 0.01, sweep, [], [])
 
-    mlp_wins = CompareResult({"TwoLayerNet": net(1_578_506, 1_573_376, 0.70, [(0.01, 0.69), (0.1, 0.70)]),
-                              "ConvNet": net(62_006, 456, 0.55, [(0.01, 0.30), (0.1, 0.55)])})  # fmt: skip
+    mlp_wins = CompareResult(
+        {
+            "TwoLayerNet": net(1_578_506, 1_573_376, 0.70, [(0.01, 0.69), (0.1, 0.70)]),
+            "ConvNet": net(62_006, 456, 0.55, [(0.01, 0.30), (0.1, 0.55)]),
+        }
+    )
     text = " ".join(explain(mlp_wins))
     assert "TwoLayerNet reaches 15.0 points more validation accuracy than ConvNet (70.0% vs 55.0%" in text
     assert "ConvNet is the more sensitive one" in text and "Shared local filters" not in text
@@ -121,9 +132,14 @@ def test_hparams_factor_inside_the_noise_band_has_no_measurable_effect():
     def row(factor, value, acc):
         return StudyRow("ConvNet", factor, value, {}, RunSummary(0, acc, acc, 6, 1.0, "r"))
 
-    rows = [row("base", "-", 0.600), row("batch size", "64", 0.605), row("batch size", "512", 0.598),
-            row("batch norm", "on", 0.700), row("optimizer", "adam", 0.50),
-            row("optimizer", "adamw", 0.55)]  # fmt: skip
+    rows = [
+        row("base", "-", 0.600),
+        row("batch size", "64", 0.605),
+        row("batch size", "512", 0.598),
+        row("batch norm", "on", 0.700),
+        row("optimizer", "adam", 0.50),
+        row("optimizer", "adamw", 0.55),
+    ]
     study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 3}, {"ConvNet": Spread(0.6, 0.01, 3)}, {})
     assert "no measurable effect" in factor_sentence(study, "ConvNet", "batch size")
     batch_norm = factor_sentence(study, "ConvNet", "batch norm")  # one alternative: no best and worst
@@ -166,8 +182,10 @@ def _transfer(by_size):
     from lab.questions.finetune import FULL, HEAD, SCRATCH
     from lab.questions.transfer import Resolution, TransferResult
 
-    sizes = [Resolution(px, [Variant(label, _runs(*accs)) for label, accs in zip((SCRATCH, HEAD, FULL), runs)])
-             for px, runs in by_size.items()]  # fmt: skip
+    sizes = [
+        Resolution(px, [Variant(label, _runs(*accs)) for label, accs in zip((SCRATCH, HEAD, FULL), runs)])
+        for px, runs in by_size.items()
+    ]
     return TransferResult("best.ckpt", 0.94, sizes)
 
 

@@ -154,8 +154,14 @@ def test_validation_adds_the_training_subset_loader_only_while_fitting(tiny_cifa
 
 @pytest.mark.parametrize("on_device", [True, False])
 def test_data_on_device_puts_every_split_on_the_trainers_device(tiny_cifar, on_device):
-    dm = CIFAR10DataModule(data_dir=str(tiny_cifar), val_size=50, batch_size=32, train_eval_size=20,
-                           data_on_device=on_device, download=False)  # fmt: skip
+    dm = CIFAR10DataModule(
+        data_dir=str(tiny_cifar),
+        val_size=50,
+        batch_size=32,
+        train_eval_size=20,
+        data_on_device=on_device,
+        download=False,
+    )
     dm.trainer = SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device("meta")))  # stands for a GPU
     dm.setup("fit")
     splits = (dm.train_set, dm.val_set, dm.test_set, dm.train_eval_set)

@@ -14,17 +14,49 @@ def _last_logged(run_dir, column):
 
 @pytest.mark.slow
 def test_two_process_validation_equals_a_single_process_evaluation(tiny_config, tmp_path):
-    common = ["--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--data.init_args.val_size", "40",
-              "--data.init_args.batch_size", "16", "--data.init_args.eval_batch_size", "8"]  # fmt: skip
-    main(["fit", *common, "--run.name", "ddp", "--trainer.max_epochs", "2",
-          "--trainer.strategy", "ddp_spawn", "--trainer.devices", "2"])  # fmt: skip
+    common = [
+        "--config",
+        "experiments/lenet.yaml",
+        "--config",
+        str(tiny_config),
+        "--data.init_args.val_size",
+        "40",
+        "--data.init_args.batch_size",
+        "16",
+        "--data.init_args.eval_batch_size",
+        "8",
+    ]
+    main(
+        [
+            "fit",
+            *common,
+            "--run.name",
+            "ddp",
+            "--trainer.max_epochs",
+            "2",
+            "--trainer.strategy",
+            "ddp_spawn",
+            "--trainer.devices",
+            "2",
+        ]
+    )
     run_dir = tmp_path / "runs" / "ddp" / "version_0"
     record = (run_dir / "run.json").read_text()
     assert '"devices": 2' in record and "DDPStrategy" in record
     ddp_val_acc = _last_logged(run_dir, "val/acc")
 
-    main(["validate", *common, "--run.name", "single", "--trainer.devices", "1",
-          "--ckpt_path", str(run_dir / "checkpoints" / "last.ckpt")])  # fmt: skip
+    main(
+        [
+            "validate",
+            *common,
+            "--run.name",
+            "single",
+            "--trainer.devices",
+            "1",
+            "--ckpt_path",
+            str(run_dir / "checkpoints" / "last.ckpt"),
+        ]
+    )
     single_val_acc = _last_logged(tmp_path / "runs" / "single" / "version_0", "val/acc")
     # 40 validation images, 20 per rank: the mean over both ranks, not rank 0's 20 alone
     assert ddp_val_acc == pytest.approx(single_val_acc, abs=1e-6)

@@ -22,19 +22,43 @@ from lab.errors import LabError
 from lab.paths import REPO_ROOT
 from lab.train import reload, run
 
-SHORT = ["--data.init_args.batch_size", "16", "--trainer.limit_train_batches", "4", "--trainer.limit_val_batches", "2",
-         "--trainer.precision", "32-true"]  # fmt: skip
+SHORT = [
+    "--data.init_args.batch_size",
+    "16",
+    "--trainer.limit_train_batches",
+    "4",
+    "--trainer.limit_val_batches",
+    "2",
+    "--trainer.precision",
+    "32-true",
+]
 
 
 def _args(tiny_config, name: str, epochs: int = 2, config: str = "lenet") -> list[str]:
-    return ["fit", "--config", f"experiments/{config}.yaml", "--config", str(tiny_config), *SHORT,
-            "--trainer.max_epochs", str(epochs), "--run.name", name]  # fmt: skip
+    return [
+        "fit",
+        "--config",
+        f"experiments/{config}.yaml",
+        "--config",
+        str(tiny_config),
+        *SHORT,
+        "--trainer.max_epochs",
+        str(epochs),
+        "--run.name",
+        name,
+    ]
 
 
 def _spawn(args: list[str], *command: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WANDB_MODE": "disabled"}
-    return subprocess.Popen([*(command or (sys.executable, "-m", "lab")), *args], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [*(command or (sys.executable, "-m", "lab")), *args],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _exit_line(args: list[str], capsys) -> str:
@@ -71,8 +95,11 @@ def test_last_checkpoint_is_the_end_of_the_last_epoch_not_the_best_one(tiny_conf
 @pytest.mark.parametrize("point", ["batch", "epoch_end"])  # mid-epoch; after validation and the best checkpoint
 def test_a_run_killed_in_an_epoch_resumes_and_ends_as_if_never_stopped(tiny_config, tmp_path, capsys, point):
     flag, args = tmp_path / "stalled", _args(tiny_config, "killed", epochs=3)
-    stall = ["--trainer.callbacks+=tests.callbacks_for_tests.StallOnce", f"--trainer.callbacks.flag={flag}",
-             f"--trainer.callbacks.at={point}"]  # fmt: skip
+    stall = [
+        "--trainer.callbacks+=tests.callbacks_for_tests.StallOnce",
+        f"--trainer.callbacks.flag={flag}",
+        f"--trainer.callbacks.at={point}",
+    ]
     process, deadline = _spawn([*args, *stall]), time.time() + 120
     while not flag.exists():  # stalled in epoch 1 (epoch 0 finished)
         assert process.poll() is None and time.time() < deadline, process.communicate()[0]

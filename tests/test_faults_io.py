@@ -182,8 +182,12 @@ def test_sigterm_with_workers_stops_every_worker_says_where_and_keeps_the_previo
     argv = [*question_args[:-1], "2"]  # --workers 2
     err_file = tmp_path / "stderr.txt"
     with open(err_file, "w") as err:  # a file, not a pipe: an orphan would hold a pipe open
-        parent = subprocess.Popen([sys.executable, "-m", "lab.questions", "lr_curves", *argv], cwd=REPO_ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+        parent = subprocess.Popen(
+            [sys.executable, "-m", "lab.questions", "lr_curves", *argv],
+            cwd=REPO_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
     workers: dict[int, str] = {}
     try:
         deadline = time.monotonic() + 60

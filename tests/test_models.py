@@ -54,8 +54,18 @@ def test_course_cnn_is_hand_written_from_basic_layers():
 
     net = CourseCNN(widths=(16, 32, 32), stem_width=8, residual=[True, False, True])
     assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    allowed = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.GELU, nn.MaxPool2d, nn.AdaptiveMaxPool2d, nn.Linear,
-               nn.Sequential, ConvGroup, CourseCNN)  # fmt: skip
+    allowed = (
+        nn.Conv2d,
+        nn.BatchNorm2d,
+        nn.ReLU,
+        nn.GELU,
+        nn.MaxPool2d,
+        nn.AdaptiveMaxPool2d,
+        nn.Linear,
+        nn.Sequential,
+        ConvGroup,
+        CourseCNN,
+    )
     assert all(isinstance(m, allowed) for m in net.modules())
     models_dir = Path(__file__).resolve().parent.parent / "lab" / "models"
     assert not any("torchvision" in p.read_text() for p in models_dir.glob("*.py"))

@@ -118,8 +118,12 @@ def _toy_batch(seed=0, n=9):
 def test_toy_mlp_is_the_course_network_seeded_as_the_starter_code():
     model = ToyMLP.from_seed(14)
     np.random.seed(14)  # what the course's starter code does: seed 14, then randn in this order
-    expected = {"W1": np.random.randn(784, 16), "W2": np.random.randn(16, 1),
-                "gamma": np.random.randn(16), "beta": np.random.randn(16)}  # fmt: skip
+    expected = {
+        "W1": np.random.randn(784, 16),
+        "W2": np.random.randn(16, 1),
+        "gamma": np.random.randn(16),
+        "beta": np.random.randn(16),
+    }
     assert all(np.array_equal(model.params[k], v) for k, v in expected.items())
 
 

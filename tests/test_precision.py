@@ -7,9 +7,13 @@ from lab.precision import choose_precision, cpu_flags
 
 @pytest.mark.parametrize(
     "flags, expected",
-    [({"avx2", "avx512f", "avx512_bf16"}, "bf16-mixed"), ({"avx2", "amx_bf16", "amx_tile"}, "bf16-mixed"),
-     ({"avx2", "avx512f"}, "32-true"), (set(), "32-true")],
-)  # fmt: skip
+    [
+        ({"avx2", "avx512f", "avx512_bf16"}, "bf16-mixed"),
+        ({"avx2", "amx_bf16", "amx_tile"}, "bf16-mixed"),
+        ({"avx2", "avx512f"}, "32-true"),
+        (set(), "32-true"),
+    ],
+)
 def test_cpu_uses_bf16_only_where_it_is_native(flags, expected):
     assert choose_precision("cpu", flags=flags) == expected
 

@@ -17,9 +17,11 @@ def trained_run(tiny_data, tmp_path_factory):
     from lab.train import run
 
     root = tmp_path_factory.mktemp("predict_runs")
-    layers = {"trainer": {"accelerator": "cpu", "enable_progress_bar": False, "max_epochs": 1},
-              "data": {"init_args": {"data_dir": str(tiny_data), "val_size": 20, "download": False}},
-              "run": {"root": str(root), "wandb": "disabled"}}  # fmt: skip
+    layers = {
+        "trainer": {"accelerator": "cpu", "enable_progress_bar": False, "max_epochs": 1},
+        "data": {"init_args": {"data_dir": str(tiny_data), "val_size": 20, "download": False}},
+        "run": {"root": str(root), "wandb": "disabled"},
+    }
     return run(["lenet", layers], name="predict_me").run_dir
 
 

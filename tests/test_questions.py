@@ -208,9 +208,12 @@ def test_hparams_then_deeper_then_compare(question_args, tmp_path):
     }  # each deeper variant: its own lr sweep
     deeper = [v for v in deeper["variants"] if "re-tuned" not in v["label"]]
     assert [(v["network"], v["label"]) for v in deeper] == [
-        ("TwoLayerNet", "original"), ("TwoLayerNet", "+2 FC layers"), ("ConvNet", "original"),
-        ("ConvNet", "+2 convs, same widths"), ("ConvNet", "+2 convs, 64 channels"),
-    ]  # fmt: skip
+        ("TwoLayerNet", "original"),
+        ("TwoLayerNet", "+2 FC layers"),
+        ("ConvNet", "original"),
+        ("ConvNet", "+2 convs, same widths"),
+        ("ConvNet", "+2 convs, 64 channels"),
+    ]
     assert all(len(v["runs"]) == 2 for v in deeper)
     params = [v["runs"][0]["parameters"] for v in deeper]
     assert params[1] != params[0] and params[2] < params[3] < params[4]
@@ -282,8 +285,17 @@ def test_cli_unknown_stl10_class_exits_with_the_valid_names(tiny_config, capsys)
     from lab.cli import main as cli
 
     with pytest.raises(SystemExit) as exit_info:
-        cli(["fit", "--config", "experiments/stl10.yaml", "--config", str(tiny_config), "--data.init_args.classes",
-             "[cat, unicorn]"])  # fmt: skip
+        cli(
+            [
+                "fit",
+                "--config",
+                "experiments/stl10.yaml",
+                "--config",
+                str(tiny_config),
+                "--data.init_args.classes",
+                "[cat, unicorn]",
+            ]
+        )
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unicorn" in err and "valid names: airplane, bird, car" in err and "Traceback" not in err
@@ -314,9 +326,13 @@ def test_final_combines_the_winners_that_beat_the_noise_and_skips_clashing_ones(
     lr = {"model": {"optimizer": {"init_args": {"lr": 0.02}}}}
     adam = {"model": {"optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 1e-3}}}}
     bn = {"model": {"net": {"init_args": {"batch_norm": True}}}}
-    rows = [row("base", "-", {}, 0.60), row("learning rate", "0.02", lr, 0.62), row("optimizer", "adam", adam, 0.66),
-            row("batch norm", "on", bn, 0.63), row("weight decay", "0", {"model": {"optimizer": {"init_args": {
-                "weight_decay": 0.0}}}}, 0.605)]  # fmt: skip
+    rows = [
+        row("base", "-", {}, 0.60),
+        row("learning rate", "0.02", lr, 0.62),
+        row("optimizer", "adam", adam, 0.66),
+        row("batch norm", "on", bn, 0.63),
+        row("weight decay", "0", {"model": {"optimizer": {"init_args": {"weight_decay": 0.0}}}}, 0.605),
+    ]
     study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 2}, {"ConvNet": Spread(0.6, 0.005, 3)}, {})
     change, chosen, left_out = combine(study, "ConvNet")  # band: 2 * sqrt(2) * 0.5 = 1.4 points
     assert [c.split(" =")[0] for c in chosen] == ["optimizer", "batch norm"]  # largest gain first

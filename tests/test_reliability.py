@@ -11,8 +11,19 @@ from lab.cli import main
 
 
 def _args(tiny_config, name, epochs=3):
-    return ["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config),
-            "--data.init_args.batch_size", "16", "--trainer.max_epochs", str(epochs), "--run.name", name]  # fmt: skip
+    return [
+        "fit",
+        "--config",
+        "experiments/lenet.yaml",
+        "--config",
+        str(tiny_config),
+        "--data.init_args.batch_size",
+        "16",
+        "--trainer.max_epochs",
+        str(epochs),
+        "--run.name",
+        name,
+    ]
 
 
 def _weights(checkpoint: Path) -> dict[str, torch.Tensor]:

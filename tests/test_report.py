@@ -25,11 +25,15 @@ def smoke_results(tmp_path_factory, tiny_data):
 
     root = tmp_path_factory.mktemp("report")
     config = root / "tiny.yaml"
-    config.write_text(yaml.safe_dump({
-        "trainer": {"accelerator": "cpu", "enable_progress_bar": False},
-        "data": {"init_args": {"data_dir": str(tiny_data), "val_size": 20, "download": False}},
-        "run": {"root": str(root / "runs"), "wandb": "disabled"},
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "trainer": {"accelerator": "cpu", "enable_progress_bar": False},
+                "data": {"init_args": {"data_dir": str(tiny_data), "val_size": 20, "download": False}},
+                "run": {"root": str(root / "runs"), "wandb": "disabled"},
+            }
+        )
+    )
     args = [
         "--config",
         str(config),
@@ -150,8 +154,11 @@ def extra_question(monkeypatch):
     ]
     module.headline = lambda result: f"answer {result.value:g}"
     monkeypatch.setitem(sys.modules, "extra_question", module)
-    question = register(Question("extra_question", "An extra question", "A2", "task 9", order=999,
-                                 result_type=_Answer, asks="What is it?"))  # fmt: skip
+    question = register(
+        Question(
+            "extra_question", "An extra question", "A2", "task 9", order=999, result_type=_Answer, asks="What is it?"
+        )
+    )
     yield question
     REGISTRY.pop("extra_question")
 
@@ -242,8 +249,11 @@ def test_readme_benchmark_block_quotes_results_md(tmp_path):
         "- make all: **all questions: 4874 s (81.2 min)**\n"
         "- make all QUICK=1: **all questions: 581 s (9.7 min), 38 runs trained, 10 reused**\n"
     )
-    readme = refresh("<!-- questions -->\n<!-- /questions -->\n<!-- benchmarks -->\nold\n<!-- /benchmarks -->\n",
-                     tmp_path, bench=_write(tmp_path / "results.md", results))  # fmt: skip
+    readme = refresh(
+        "<!-- questions -->\n<!-- /questions -->\n<!-- benchmarks -->\nold\n<!-- /benchmarks -->\n",
+        tmp_path,
+        bench=_write(tmp_path / "results.md", results),
+    )
     assert "old" not in readme and "1.050x" in readme
 
 

@@ -70,8 +70,11 @@ def test_identity_follows_the_training_code_and_the_data(tiny_config, tiny_data,
 def test_identity_follows_the_content_of_a_file_the_config_names(tiny_config, tmp_path):
     weights = tmp_path / "weights.pt"
     weights.write_bytes(b"first")
-    load = {"trainer": {"callbacks": [{"class_path": "lab.callbacks.LoadPretrained",
-                                       "init_args": {"checkpoint": str(weights)}}]}}  # fmt: skip
+    load = {
+        "trainer": {
+            "callbacks": [{"class_path": "lab.callbacks.LoadPretrained", "init_args": {"checkpoint": str(weights)}}]
+        }
+    }
     before = _key(tiny_config, load)
     weights.write_bytes(b"other")
     assert _key(tiny_config, load) != before
@@ -100,8 +103,9 @@ def test_jobs_of_one_identity_train_once_and_a_deleted_run_is_a_miss(args):
 
 
 def test_an_interrupted_run_is_never_reused(args, tiny_config):
-    crash = {"trainer": {"callbacks": [{"class_path": "tests.callbacks_for_tests.CrashAtEpoch",
-                                        "init_args": {"epoch": 0}}]}}  # fmt: skip
+    crash = {
+        "trainer": {"callbacks": [{"class_path": "tests.callbacks_for_tests.CrashAtEpoch", "init_args": {"epoch": 0}}]}
+    }
     identity = run_cache.identify(["lenet", crash, tiny_config, SMOKE])
     with pytest.raises(RuntimeError, match="injected crash"):
         fit(args, ["lenet", crash])
@@ -125,8 +129,14 @@ def test_a_question_rerun_from_cached_runs_gives_the_same_result_json(question_a
 def _answer(results, name: str, trained: int, reused: int) -> None:
     folder = results / name / "20260101-000000"
     folder.mkdir(parents=True)
-    info = {"quick": True, "configs": ["experiments/quick.yaml"], "seconds": 10.0, "workers": 2,
-            "runs_trained": trained, "runs_reused": reused}  # fmt: skip
+    info = {
+        "quick": True,
+        "configs": ["experiments/quick.yaml"],
+        "seconds": 10.0,
+        "workers": 2,
+        "runs_trained": trained,
+        "runs_reused": reused,
+    }
     (folder / "run.json").write_text(json.dumps(info))
     (results / name / "latest").symlink_to(folder.name)
 

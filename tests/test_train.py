@@ -57,8 +57,19 @@ def test_training_accuracy_on_unaugmented_images_is_logged_when_asked(tiny_confi
 
 def test_output_to_a_file_is_one_line_per_epoch(tiny_config, capsys):
     assert not sys.stdout.isatty()
-    main(["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--trainer.max_epochs", "3",
-          "--trainer.enable_progress_bar", "true"])  # fmt: skip
+    main(
+        [
+            "fit",
+            "--config",
+            "experiments/lenet.yaml",
+            "--config",
+            str(tiny_config),
+            "--trainer.max_epochs",
+            "3",
+            "--trainer.enable_progress_bar",
+            "true",
+        ]
+    )
     out = capsys.readouterr()
     lines = [line for line in out.out.splitlines() if line.startswith("epoch ")]  # no --run.name: no prefix
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"] and "val/acc" in lines[0]

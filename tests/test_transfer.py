@@ -80,9 +80,15 @@ def _finetune(tiny_stl10, checkpoint, unfreeze_at):
     loader, snaps = LoadPretrained(str(checkpoint)), _Snapshots()
     freezer = FreezeUnfreeze(unfreeze_at_epoch=unfreeze_at, lr_factor=0.1)
     trainer = L.Trainer(
-        max_epochs=4, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, num_sanity_val_steps=0, callbacks=[loader, freezer, snaps],
-    )  # fmt: skip
+        max_epochs=4,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[loader, freezer, snaps],
+    )
     trainer.fit(model, datamodule=dm)
     saved = torch.load(checkpoint)
     start = [saved[name] for name, _ in model.net.named_parameters() if not name.startswith("classifier.")]
@@ -116,7 +122,13 @@ def test_layerwise_unfreezes_top_block_first():
 def test_freezing_refuses_schedulers_that_cannot_follow(tiny_stl10):
     dm = STL10SubsetDataModule(data_dir=str(tiny_stl10), val_size=20, batch_size=16, download=False)
     model = ClassifierModule(ConvNet(num_classes=5), lr_scheduler=OneCycle)
-    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, callbacks=[FreezeUnfreeze(unfreeze_at_epoch=1)])  # fmt: skip
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[FreezeUnfreeze(unfreeze_at_epoch=1)],
+    )
     with pytest.raises(LabError, match="StepDecay or no lr_scheduler"):
         trainer.fit(model, datamodule=dm)

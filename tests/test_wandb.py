@@ -66,11 +66,27 @@ def test_fit_logs_metrics_and_the_config_once(offline, tiny_config, tmp_path, mo
 
     monkeypatch.setenv("WANDB_PROJECT", "from-env")  # respected: no --run.project given
 
-    main([
-        "fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--run.wandb", "auto",
-        "--trainer.max_epochs", "2", "--trainer.limit_train_batches", "2", "--run.group", "questionX",
-        "--seed_everything", "7", "--run.test_after_fit", "true",
-    ])  # fmt: skip
+    main(
+        [
+            "fit",
+            "--config",
+            "experiments/lenet.yaml",
+            "--config",
+            str(tiny_config),
+            "--run.wandb",
+            "auto",
+            "--trainer.max_epochs",
+            "2",
+            "--trainer.limit_train_batches",
+            "2",
+            "--run.group",
+            "questionX",
+            "--seed_everything",
+            "7",
+            "--run.test_after_fit",
+            "true",
+        ]
+    )
     run_dir = tmp_path / "runs" / "lenet" / "version_0"
     records = finished_records(run_dir)
     kinds = [r.WhichOneof("record_type") for r in records]

@@ -201,8 +201,14 @@ def table(r: AblationResult) -> Table:
             step += " (noise)"
         rows.append([str(i), g.change, pct(g.plain, 1), pct(g.tta, 1), step, f"{g.seconds:.0f}"])
         previous = g.plain
-    header = ["rung", "change (added to the rung above)", "test acc. no TTA (%)", "test acc. with TTA (%)",
-              "step, no TTA (points)", "wall time (s)"]  # fmt: skip
+    header = [
+        "rung",
+        "change (added to the rung above)",
+        "test acc. no TTA (%)",
+        "test acc. with TTA (%)",
+        "step, no TTA (points)",
+        "wall time (s)",
+    ]
     caption = (
         f"Each rung trained {epochs_words(r.epochs)}, {_seed_words(r.seeds)}, {r.workers} run(s) at a time (the "
         "times are measured while they share the cores); "
@@ -276,7 +282,7 @@ def steps_words(done: list[RungResult], n: int) -> list[str]:
             "Within the noise (less than two standard errors of the difference, so not shown to matter at "
             "this budget): " + ", ".join(f"{g.name} ({100 * d:+.1f})" for g, d, _ in small) + "."
         )
-    return words  # fmt: skip
+    return words
 
 
 def render(r: AblationResult, folder: Path) -> list:

@@ -59,11 +59,19 @@ class ArchitecturesResult:
         return f"{self.f6_in} * {out} (weights) + {out} (biases) = {w} + {out} = {self.f6_parameters}"
 
 
-QUESTION = register(Question(
-    __name__, "Architectures", CV1, "§2.2", order=20, result_type=ArchitecturesResult,
-    asks="TwoLayerNet and LeNet-5 ConvNet for colour images: the kernel size of the first convolution, the "
-         "trainable parameters of F6 with the calculation.",
-    configs="lab/models/twolayer.py, lab/models/lenet.py"))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Architectures",
+        CV1,
+        "§2.2",
+        order=20,
+        result_type=ArchitecturesResult,
+        asks="TwoLayerNet and LeNet-5 ConvNet for colour images: the kernel size of the first convolution, the "
+        "trainable parameters of F6 with the calculation.",
+        configs="lab/models/twolayer.py, lab/models/lenet.py",
+    )
+)
 
 
 def answers(convnet: ConvNet) -> dict:
@@ -90,17 +98,29 @@ def deviations(net: ConvNet) -> list[list[str]]:
     c3_params = count_parameters(conv3)
     channels = f"{conv1.in_channels} channel" + ("s (colour)" if conv1.in_channels > 1 else "")
     return [
-        ["input", f"{channels}, {INPUT_SHAPE[1]} x {INPUT_SHAPE[2]}",
-         "1 channel (grey), 32 x 32 (28 x 28 digits, padded)"],
+        [
+            "input",
+            f"{channels}, {INPUT_SHAPE[1]} x {INPUT_SHAPE[2]}",
+            "1 channel (grey), 32 x 32 (28 x 28 digits, padded)",
+        ],
         ["activation", f"{act} after every conv and F6", "scaled tanh, 1.7159 tanh(2a/3)"],
-        ["S2, S4 subsampling", f"{type(s2).__name__} 2 x 2, {count_parameters(s2)} trainable parameters",
-         "2 x 2 sum x trainable coefficient + trainable bias, then sigmoid (12 parameters in S2)"],
-        ["C3 connectivity", f"each of {conv3.out_channels} maps sees all {conv3.in_channels} S2 maps "
-         f"(groups = {conv3.groups}): {c3_params:,} parameters",
-         f"a fixed table: 60 of the 96 map pairs, {ORIGINAL_C3:,} parameters"],
-        ["output", f"Linear {net.classifier.in_features} -> {net.classifier.out_features}, softmax cross-entropy",
-         "10 Euclidean RBF units with fixed +-1 codes, MSE-like criterion"],
-    ]  # fmt: skip
+        [
+            "S2, S4 subsampling",
+            f"{type(s2).__name__} 2 x 2, {count_parameters(s2)} trainable parameters",
+            "2 x 2 sum x trainable coefficient + trainable bias, then sigmoid (12 parameters in S2)",
+        ],
+        [
+            "C3 connectivity",
+            f"each of {conv3.out_channels} maps sees all {conv3.in_channels} S2 maps "
+            f"(groups = {conv3.groups}): {c3_params:,} parameters",
+            f"a fixed table: 60 of the 96 map pairs, {ORIGINAL_C3:,} parameters",
+        ],
+        [
+            "output",
+            f"Linear {net.classifier.in_features} -> {net.classifier.out_features}, softmax cross-entropy",
+            "10 Euclidean RBF units with fixed +-1 codes, MSE-like criterion",
+        ],
+    ]
 
 
 def run(args: Namespace, out: Path) -> ArchitecturesResult:
@@ -130,11 +150,14 @@ def render(r: ArchitecturesResult, folder: Path) -> list:
     blocks.append(
         Table(
             "ConvNet against LeNet-5 as published (LeCun et al., 1998)",
-            markdown_table(["part", "ConvNet here (read from the module)", "LeNet-5, 1998"],
-                           r.deviations or deviations(ConvNet()), "lll"),
+            markdown_table(
+                ["part", "ConvNet here (read from the module)", "LeNet-5, 1998"],
+                r.deviations or deviations(ConvNet()),
+                "lll",
+            ),
             "The layer sizes (C1 6@5x5, C3 16@5x5, C5 120, F6 84) are LeNet-5's; these parts differ.",
         )
-    )  # fmt: skip
+    )
     blocks += [
         Text(f"**Kernel size of the first convolutional layer for colour input.** {r.first_conv_answer}"),
         Text(

@@ -68,10 +68,19 @@ class AugmentResult:
         return next(v for v in self.variants if v.label == label)
 
 
-QUESTION = register(Question(
-    __name__, "Data augmentation", A2, "task 2d", order=130, result_type=AugmentResult,
-    asks="At least two augmentations shown on Lenna.png; does the train-validation gap shrink with augmentation?",
-    configs="experiments/course_cnn.yaml", exports=tuple((f, f) for f in LENNA_FILES)))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Data augmentation",
+        A2,
+        "task 2d",
+        order=130,
+        result_type=AugmentResult,
+        asks="At least two augmentations shown on Lenna.png; does the train-validation gap shrink with augmentation?",
+        configs="experiments/course_cnn.yaml",
+        exports=tuple((f, f) for f in LENNA_FILES),
+    )
+)
 
 
 def load_image(path: Path | None) -> tuple[torch.Tensor, Path]:
@@ -127,8 +136,11 @@ def run(args: Namespace, out: Path) -> AugmentResult:
     lenna = augmentation_figure(image, out)
     specs = {label: (["course_cnn"], change, f"augment/{label.split()[0]}") for label, change in TRAINING.items()}
     variants = [Variant(label, runs) for label, runs in over_seeds(args, specs).items()]
-    curves = plot_curves({v.label: v.runs[0].history for v in variants}, out / "curves.png",
-                         "Course CNN without and with augmentation (Adam, lr 1e-3; seed 0)")  # fmt: skip
+    curves = plot_curves(
+        {v.label: v.runs[0].history for v in variants},
+        out / "curves.png",
+        "Course CNN without and with augmentation (Adam, lr 1e-3; seed 0)",
+    )
     return AugmentResult(str(file), variants, [lenna, curves])
 
 
@@ -152,20 +164,39 @@ def render(r: AugmentResult, folder: Path) -> list:
     def last(v: Variant, key: str) -> str:
         return Spread.of([x.last.get(key, float("nan")) for x in v.runs]).pct(1)
 
-    rows = [[v.label, last(v, "train_eval/acc"), last(v, "val/acc"), r.gaps(v.label).pct(1), v.test.pct(1),
-             v.runs[0].epochs, len(v.runs)] for v in r.variants]  # fmt: skip
+    rows = [
+        [
+            v.label,
+            last(v, "train_eval/acc"),
+            last(v, "val/acc"),
+            r.gaps(v.label).pct(1),
+            v.test.pct(1),
+            v.runs[0].epochs,
+            len(v.runs),
+        ]
+        for v in r.variants
+    ]
     header = [
-        "training data", "train acc (%)", "val acc (%)", "train - val gap (pts)", "test acc (%)", "epochs", "seeds",
-    ]  # fmt: skip
+        "training data",
+        "train acc (%)",
+        "val acc (%)",
+        "train - val gap (pts)",
+        "test acc (%)",
+        "epochs",
+        "seeds",
+    ]
     return [
         *placed(r.figures[:1], folder),
         Text(explain(r)),
-        Table("Course CNN without and with augmentation", markdown_table(header, rows),
-              f"Last epoch, {spread_words(len(r.variants[0].runs))}; training accuracy on 5,000 un-augmented "
-              "training images "
-              "in eval mode."),
+        Table(
+            "Course CNN without and with augmentation",
+            markdown_table(header, rows),
+            f"Last epoch, {spread_words(len(r.variants[0].runs))}; training accuracy on 5,000 un-augmented "
+            "training images "
+            "in eval mode.",
+        ),
         *placed(r.figures[1:], folder),
-    ]  # fmt: skip
+    ]
 
 
 def headline(r: AugmentResult) -> str:

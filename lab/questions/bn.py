@@ -50,12 +50,20 @@ class BNResult:
     var_ratio: float = float("nan")  # median over units: running variance / final batch variance (unbiased)
 
 
-QUESTION = register(Question(
-    __name__, "Batch normalization in NumPy", A2, "task 1", order=110, result_type=BNResult,
-    asks="Forward (training, running statistics), backward and inference of batch normalization, NumPy only "
-         "and without loops, in the toy MLP of Assignment 1.",
-    configs="lab/numpy_bn/",
-    exports=(("bn_loss.txt", "bn_loss.txt"), ("loss_curve.png", "bn_loss_curve.png"))))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Batch normalization in NumPy",
+        A2,
+        "task 1",
+        order=110,
+        result_type=BNResult,
+        asks="Forward (training, running statistics), backward and inference of batch normalization, NumPy only "
+        "and without loops, in the toy MLP of Assignment 1.",
+        configs="lab/numpy_bn/",
+        exports=(("bn_loss.txt", "bn_loss.txt"), ("loss_curve.png", "bn_loss_curve.png")),
+    )
+)
 
 
 def read_folder(folder: Path) -> np.ndarray:
@@ -183,7 +191,7 @@ def render(r: BNResult, folder: Path) -> list:
         ),
         Text(inference_note(r)),
         *placed(r.figures, folder),
-    ]  # fmt: skip
+    ]
 
 
 def inference_note(r: BNResult) -> str:

@@ -35,10 +35,18 @@ class ClassesResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(Question(
-    __name__, "CIFAR-10 classes", CV1, "§2.1", order=10, result_type=ClassesResult,
-    asks="Show example images of every class; describe the classes and images.",
-    configs="the data section of experiments/lenet.yaml"))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "CIFAR-10 classes",
+        CV1,
+        "§2.1",
+        order=10,
+        result_type=ClassesResult,
+        asks="Show example images of every class; describe the classes and images.",
+        configs="the data section of experiments/lenet.yaml",
+    )
+)
 
 
 def facts(dm) -> ClassesResult:
@@ -108,8 +116,15 @@ def run(args: Namespace, out: Path) -> ClassesResult:
     if args.per_class < 1:
         raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
     dm = build_datamodule(["lenet", *user_layers(args)])
-    grid = sample_grid(dm.train_set.images, dm.train_set.labels, dm.classes, out / "classes.png",
-                       "CIFAR-10 training images by class", per_class=args.per_class, classes_per_row=2)  # fmt: skip
+    grid = sample_grid(
+        dm.train_set.images,
+        dm.train_set.labels,
+        dm.classes,
+        out / "classes.png",
+        "CIFAR-10 training images by class",
+        per_class=args.per_class,
+        classes_per_row=2,
+    )
     result = facts(dm)
     result.figures.append(grid)
     return result
@@ -130,12 +145,14 @@ def render(f: ClassesResult, folder: Path) -> list:
     rows.append(["**all**", f"**{s['train']:,}**", f"**{s['validation']:,}**", f"**{s['test']:,}**", ""])
     return [
         *placed(f.figures, folder),
-        Table("CIFAR-10: images per class and split",
-               markdown_table(["class", "train", "validation", "test", "mean R, G, B (0-1)"], rows, "lrrrl"),
-               f"Seeded train/validation split of the {s['train'] + s['validation']:,} training images used; the test "
-               "images of the data folder."),
+        Table(
+            "CIFAR-10: images per class and split",
+            markdown_table(["class", "train", "validation", "test", "mean R, G, B (0-1)"], rows, "lrrrl"),
+            f"Seeded train/validation split of the {s['train'] + s['validation']:,} training images used; the test "
+            "images of the data folder.",
+        ),
         Text(describe(f)),
-    ]  # fmt: skip
+    ]
 
 
 def headline(f: ClassesResult) -> str:

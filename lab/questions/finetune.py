@@ -60,10 +60,18 @@ class FinetuneResult:
         return Difference.between(self.variant(reference).test, self.variant(label).test)
 
 
-QUESTION = register(Question(
-    __name__, "Fine-tuning the ConvNet", CV1, "§3.2", order=70, result_type=FinetuneResult,
-    asks="Output layer 10 -> 5 (both loading orders), fine-tune on STL-10, compare with training from scratch.",
-    configs="experiments/stl10.yaml, stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml"))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Fine-tuning the ConvNet",
+        CV1,
+        "§3.2",
+        order=70,
+        result_type=FinetuneResult,
+        asks="Output layer 10 -> 5 (both loading orders), fine-tune on STL-10, compare with training from scratch.",
+        configs="experiments/stl10.yaml, stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml",
+    )
+)
 
 
 def starting_point(checkpoint: Path) -> tuple[dict, dict]:
@@ -96,8 +104,14 @@ def orders_agree(checkpoint: Path, options: dict, classes: int) -> bool:
 
 def run(args: Namespace, out: Path) -> FinetuneResult:
     same_net, info = starting_point(args.checkpoint)
-    specs = {label: ([layers[0], same_net, *(with_checkpoint(layer, args.checkpoint) for layer in layers[1:])], {},
-                     f"finetune/{layers[-1]}") for label, layers in VARIANTS.items()}  # fmt: skip
+    specs = {
+        label: (
+            [layers[0], same_net, *(with_checkpoint(layer, args.checkpoint) for layer in layers[1:])],
+            {},
+            f"finetune/{layers[-1]}",
+        )
+        for label, layers in VARIANTS.items()
+    }
     variants = [Variant(label, runs) for label, runs in over_seeds(args, specs).items()]
     result = FinetuneResult(
         checkpoint=str(args.checkpoint),
@@ -135,8 +149,11 @@ def settings_rows(extra: Sequence[Layer] = ()) -> list[list[str]]:
             + ", ".join(f"{k} {v}" for k, v in data.get("augment", {}).items()),
         ],
         ["classifier only", "the new 5-way classifier at the optimizer's rate; the body frozen throughout"],
-        ["learning rates", f"classifier {rate:g}; body (once unfrozen) {unfreeze.get('lr_factor', 1):g} x that"
-         + (f" = {rate * unfreeze.get('lr_factor', 1):g}" if isinstance(rate, float | int) else "")],
+        [
+            "learning rates",
+            f"classifier {rate:g}; body (once unfrozen) {unfreeze.get('lr_factor', 1):g} x that"
+            + (f" = {rate * unfreeze.get('lr_factor', 1):g}" if isinstance(rate, float | int) else ""),
+        ],
         [
             "full fine-tuning",
             f"the classifier alone for {unfreeze['unfreeze_at_epoch']} epochs, then the whole body "
@@ -152,7 +169,7 @@ def settings_rows(extra: Sequence[Layer] = ()) -> list[list[str]]:
             f"the whole body trainable from epoch {now['unfreeze_at_epoch']} at {now.get('lr_factor', 1):g} x the "
             "classifier's rate (the control for gradual unfreezing)",
         ],
-    ]  # fmt: skip
+    ]
 
 
 def unfreeze_args(layer: dict) -> dict:
@@ -293,16 +310,28 @@ def render(r: FinetuneResult, folder: Path) -> list:
         ),
         Text("\n".join(explain(r))),
         *([Text(provenance(r))] if r.source else []),
-        *([Table("Fine-tuning settings", markdown_table(["setting", "value"], r.settings, "ll"),
-                 "Shared by the settings unless the row says otherwise (experiments/stl10.yaml, "
-                 "stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml).")] if r.settings else []),
+        *(
+            [
+                Table(
+                    "Fine-tuning settings",
+                    markdown_table(["setting", "value"], r.settings, "ll"),
+                    "Shared by the settings unless the row says otherwise (experiments/stl10.yaml, "
+                    "stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml).",
+                )
+            ]
+            if r.settings
+            else []
+        ),
         Text(gradual_text(r)),
-        Table("Fine-tuning on the STL-10 subset", markdown_table(header, rows, "lrrrrr"),
-               f"Test accuracy on {n_test} STL-10 test images ({spread_words(len(r.variants[0].runs))}), and the "
-               "binomial standard error "
-               "of one run's test accuracy."),
+        Table(
+            "Fine-tuning on the STL-10 subset",
+            markdown_table(header, rows, "lrrrrr"),
+            f"Test accuracy on {n_test} STL-10 test images ({spread_words(len(r.variants[0].runs))}), and the "
+            "binomial standard error "
+            "of one run's test accuracy.",
+        ),
         *placed(r.figures, folder),
-    ]  # fmt: skip
+    ]
 
 
 def headline(r: FinetuneResult) -> str:

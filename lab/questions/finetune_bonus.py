@@ -63,10 +63,19 @@ class BonusResult:
         return self.classes[i], self.classes[j], self.confusion_matrix[i][j]
 
 
-QUESTION = register(Question(
-    __name__, "Bonus: features before and after fine-tuning", CV1, "§3.3", order=80, result_type=BonusResult,
-    asks="Visualise what fine-tuning changes.",
-    configs="the full fine-tuning run of make finetune", reads=("finetune",)))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Bonus: features before and after fine-tuning",
+        CV1,
+        "§3.3",
+        order=80,
+        result_type=BonusResult,
+        asks="Visualise what fine-tuning changes.",
+        configs="the full fine-tuning run of make finetune",
+        reads=("finetune",),
+    )
+)
 
 
 @torch.no_grad()
@@ -143,8 +152,12 @@ def tsne_figure(dm, nets: dict, path: Path) -> tuple[dict[str, float], Figure]:
             ylabel="t-SNE dimension 2 (arbitrary units)",
         )
         ax.legend(markerscale=2, fontsize=9)
-    drawn = save(fig, path, f"t-SNE of the penultimate (F6) features of {len(labels)} STL-10 test images",
-                 "2-D embedding of the 84-dimensional features, coloured by true class.")  # fmt: skip
+    drawn = save(
+        fig,
+        path,
+        f"t-SNE of the penultimate (F6) features of {len(labels)} STL-10 test images",
+        "2-D embedding of the 84-dimensional features, coloured by true class.",
+    )
     return scores, drawn
 
 
@@ -158,8 +171,12 @@ def misclassified_figure(dm, predictions: torch.Tensor, path: Path) -> Figure:
     for ax, i in zip(axes.flat, wrong.tolist()):
         ax.imshow(dm.test_set.images[i].permute(1, 2, 0).numpy())
         ax.set_title(f"pred: {dm.classes[predictions[i]]}\ntrue: {dm.classes[labels[i]]}", fontsize=8)
-    return save(fig, path, f"Misclassified STL-10 test images (first {len(wrong)}, 32 x 32 px)",
-                "Predicted and true class above each image.")  # fmt: skip
+    return save(
+        fig,
+        path,
+        f"Misclassified STL-10 test images (first {len(wrong)}, 32 x 32 px)",
+        "Predicted and true class above each image.",
+    )
 
 
 def run(args: Namespace, out: Path) -> BonusResult:
@@ -172,8 +189,12 @@ def run(args: Namespace, out: Path) -> BonusResult:
     accuracy = float(matrix.diag().sum() / matrix.sum())
     fig, ax = figure(size=(6.5, 5.5))
     draw_confusion(ax, matrix, dm.classes, f"after fine-tuning: accuracy {100 * accuracy:.1f}%")
-    confusion = save(fig, out / "confusion.png", "STL-10 test confusion matrix (rows: true class)",
-                     "Test images by true (rows) and predicted (columns) class.")  # fmt: skip
+    confusion = save(
+        fig,
+        out / "confusion.png",
+        "STL-10 test confusion matrix (rows: true class)",
+        "Test images by true (rows) and predicted (columns) class.",
+    )
     figures = [tsne, confusion, misclassified_figure(dm, predictions, out / "misclassified.png")]
     (before_name, before_score), (after_name, after_score) = [(k, v) for k, v in scores.items() if "probes" not in k]
     wrong = int((predictions != dm.test_set.labels).sum())

@@ -38,20 +38,34 @@ class LrCurvesResult:
     layers: list[dict] = field(default_factory=list)  # the course CNN (A2 task 2a), read by a forward pass
 
 
-QUESTION = register(Question(
-    __name__, "Learning rate and curves", A2, "task 2c", order=120, result_type=LrCurvesResult,
-    asks="Loss and accuracy curves, training and validation, at learning rates 1e-3, 1e-4, 1e-5.",
-    configs="experiments/course_cnn.yaml", exports=(("curves.png", "lr_curves.png"),)))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Learning rate and curves",
+        A2,
+        "task 2c",
+        order=120,
+        result_type=LrCurvesResult,
+        asks="Loss and accuracy curves, training and validation, at learning rates 1e-3, 1e-4, 1e-5.",
+        configs="experiments/course_cnn.yaml",
+        exports=(("curves.png", "lr_curves.png"),),
+    )
+)
 
 
 def run(args: Namespace, out: Path) -> LrCurvesResult:
     if any(lr <= 0 for lr in args.lrs):
         raise ValueError(f"--lrs must be positive, got {args.lrs}")
-    jobs = [Job(("course_cnn",), {"model": {"optimizer": {"init_args": {"lr": lr}}}}, f"lr_curves/lr_{lr:g}")
-            for lr in args.lrs]  # one seed: the rates differ by far more than a run's noise  # fmt: skip
+    jobs = [
+        Job(("course_cnn",), {"model": {"optimizer": {"init_args": {"lr": lr}}}}, f"lr_curves/lr_{lr:g}")
+        for lr in args.lrs
+    ]  # one seed: the rates differ by far more than a run's noise
     rates = [RateRun(lr, raise_diverged(r)) for lr, r in zip(args.lrs, fit_many(args, jobs))]
-    curves = plot_curves({f"lr = {r.lr:g}": r.run.history for r in rates}, out / "curves.png",
-                         "Course CNN (Adam) at three learning rates")  # fmt: skip
+    curves = plot_curves(
+        {f"lr = {r.lr:g}": r.run.history for r in rates},
+        out / "curves.png",
+        "Course CNN (Adam) at three learning rates",
+    )
     curves.label = "A2 Figure 2"
     return LrCurvesResult(rates, rates[0].run.val_images, [curves], course_cnn_layers())
 
@@ -116,8 +130,14 @@ def render(r: LrCurvesResult, folder: Path) -> list:
         for x in r.rates
     ]
     header = [
-        "learning rate", "train loss", "val loss", "train acc (%)", "val acc (%)", "train - val (pts)", "test acc (%)",
-    ]  # fmt: skip
+        "learning rate",
+        "train loss",
+        "val loss",
+        "train acc (%)",
+        "val acc (%)",
+        "train - val (pts)",
+        "test acc (%)",
+    ]
     caption = (
         "Final epoch: training loss (mean over the epoch's batches), validation loss (nats); training "
         "accuracy on 5,000 un-augmented training images in eval mode; the test accuracy of the best checkpoint."

@@ -35,10 +35,19 @@ class PreparationResult:
     lr_scheduler: dict
 
 
-QUESTION = register(Question(
-    __name__, "Preparation of training", CV1, "§2.3", order=25, result_type=PreparationResult,
-    asks="Prepare the dataset with a Dataset class and a DataLoader, a transform for augmentation and an optimizer.",
-    configs="experiments/lenet.yaml"))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Preparation of training",
+        CV1,
+        "§2.3",
+        order=25,
+        result_type=PreparationResult,
+        asks="Prepare the dataset with a Dataset class and a DataLoader, a transform for augmentation and an "
+        "optimizer.",
+        configs="experiments/lenet.yaml",
+    )
+)
 
 
 def run(args: Namespace, out: Path) -> PreparationResult:
@@ -54,38 +63,59 @@ def run(args: Namespace, out: Path) -> PreparationResult:
     rate = seen / (time.perf_counter() - start)
     model = compose(["lenet", *user_layers(args)])["model"]
     return PreparationResult(
-        len(dm.train_set), len(dm.val_set), len(dm.test_set), dm.batch_size, len(loader),
-        {k: v for k, v in vars(dm.augment.config).items() if v}, decode, rate, model["optimizer"],
+        len(dm.train_set),
+        len(dm.val_set),
+        len(dm.test_set),
+        dm.batch_size,
+        len(loader),
+        {k: v for k, v in vars(dm.augment.config).items() if v},
+        decode,
+        rate,
+        model["optimizer"],
         model.get("lr_scheduler") or {},
-    )  # fmt: skip
+    )
 
 
 def render(r: PreparationResult, folder: Path) -> list:
     optimizer = (
         f"{r.optimizer['class_path']} ({', '.join(f'{k} {v}' for k, v in r.optimizer.get('init_args', {}).items())})"
     )
-    rows = [["decode the official files (50,000 + test images)", f"{r.decode_seconds:.2f} s"],
-            ["loader + batched augmentation, one epoch", f"{r.loader_images_per_second:,.0f} images/s"],
-            ["training / validation / test images", f"{r.train_images:,} / {r.val_images:,} / {r.test_images:,}"],
-            ["batch size, steps per epoch", f"{r.batch_size}, {r.steps_per_epoch}"]]  # fmt: skip
+    rows = [
+        ["decode the official files (50,000 + test images)", f"{r.decode_seconds:.2f} s"],
+        ["loader + batched augmentation, one epoch", f"{r.loader_images_per_second:,.0f} images/s"],
+        ["training / validation / test images", f"{r.train_images:,} / {r.val_images:,} / {r.test_images:,}"],
+        ["batch size, steps per epoch", f"{r.batch_size}, {r.steps_per_epoch}"],
+    ]
     return [
-        Text("*Dataset.* `lab/data/cifar10.py` reads the official python batches itself (no torchvision "
-             "dataset), checks every file's arrays, shapes and labels, and keeps each split as one uint8 tensor "
-             "(N x 3 x 32 x 32) decoded once per process. `InMemoryImageDataModule` (a LightningDataModule) "
-             "splits the training files into training and validation images with a fixed seed, and computes the "
-             "normalisation statistics from the training split only."),
-        Text("*DataLoader.* A PyTorch DataLoader over a small Dataset whose `__getitems__` returns a whole batch "
-             "with one tensor index, and a sampler whose order depends on (seed, epoch) only, so that an "
-             "interrupted run resumes exactly."),
-        Text(f"*Transforms.* Augmentation works on whole batches on the batch's device (`lab/data/augment.py`): "
-             f"here {augment_words(r.augment)}, then normalisation; "
-             "colour jitter and rotation are options of the same config."),
-        Text(f"*Optimizer.* Injected from the config: {optimizer}"
-             + (f", with the schedule {r.lr_scheduler['class_path']}" if r.lr_scheduler else "")
-             + "; the hand-written cross-entropy (`lab/losses.py`) is the loss."),
-        Table("The data path measured on this machine", markdown_table(["step", "measured"], rows, "lr"),
-              "One process, after imports; the rate includes the augmentation.", appendix=True),
-    ]  # fmt: skip
+        Text(
+            "*Dataset.* `lab/data/cifar10.py` reads the official python batches itself (no torchvision "
+            "dataset), checks every file's arrays, shapes and labels, and keeps each split as one uint8 tensor "
+            "(N x 3 x 32 x 32) decoded once per process. `InMemoryImageDataModule` (a LightningDataModule) "
+            "splits the training files into training and validation images with a fixed seed, and computes the "
+            "normalisation statistics from the training split only."
+        ),
+        Text(
+            "*DataLoader.* A PyTorch DataLoader over a small Dataset whose `__getitems__` returns a whole batch "
+            "with one tensor index, and a sampler whose order depends on (seed, epoch) only, so that an "
+            "interrupted run resumes exactly."
+        ),
+        Text(
+            f"*Transforms.* Augmentation works on whole batches on the batch's device (`lab/data/augment.py`): "
+            f"here {augment_words(r.augment)}, then normalisation; "
+            "colour jitter and rotation are options of the same config."
+        ),
+        Text(
+            f"*Optimizer.* Injected from the config: {optimizer}"
+            + (f", with the schedule {r.lr_scheduler['class_path']}" if r.lr_scheduler else "")
+            + "; the hand-written cross-entropy (`lab/losses.py`) is the loss."
+        ),
+        Table(
+            "The data path measured on this machine",
+            markdown_table(["step", "measured"], rows, "lr"),
+            "One process, after imports; the rate includes the augmentation.",
+            appendix=True,
+        ),
+    ]
 
 
 def augment_words(augment: dict) -> str:

@@ -61,11 +61,19 @@ class RobustnessResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(Question(
-    __name__, "Robustness to common corruptions", BEYOND, "robustness", order=210, result_type=RobustnessResult,
-    asks="How much accuracy do the trained models lose on corrupted test images, and does augmentation help?",
-    configs="the checkpoints of make deeper, make augment, make best and checkpoints/convnet_cifar10.pt",
-    reads=("deeper", "augment", "best")))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Robustness to common corruptions",
+        BEYOND,
+        "robustness",
+        order=210,
+        result_type=RobustnessResult,
+        asks="How much accuracy do the trained models lose on corrupted test images, and does augmentation help?",
+        configs="the checkpoints of make deeper, make augment, make best and checkpoints/convnet_cifar10.pt",
+        reads=("deeper", "augment", "best"),
+    )
+)
 
 
 def model_sources(results: Path) -> tuple[dict[str, Path], list[str]]:
@@ -126,8 +134,13 @@ def draw_severity(models: list[ModelRobustness], path: Path) -> Figure:
     fig, axes = figure(3, 3, size=(14, 11))
     for ax, corruption in zip(axes.flat, CORRUPTIONS):
         for m in models:
-            ax.plot([0, *SEVERITIES], [100 * m.clean, *(100 * a for a in m.accuracy[corruption])], marker="o",
-                    markersize=3, label=m.name)  # fmt: skip
+            ax.plot(
+                [0, *SEVERITIES],
+                [100 * m.clean, *(100 * a for a in m.accuracy[corruption])],
+                marker="o",
+                markersize=3,
+                label=m.name,
+            )
         ax.set(title=corruption, xlabel="severity (0 = clean)", ylabel="top-1 accuracy (%)")
         ax.grid(alpha=0.3)
     axes.flat[0].legend(fontsize=7)
@@ -219,16 +232,29 @@ def noise_collapse(r: RobustnessResult) -> list[str]:
 
 
 def render(r: RobustnessResult, folder: Path) -> list:
-    rows = [[m.name, pct(m.clean, 1), pct(m.corrupted, 1), f"{m.relative_drop:.1%}",
-             *(pct(statistics.mean(m.accuracy[c]), 1) for c in CORRUPTIONS)] for m in r.models]  # fmt: skip
+    rows = [
+        [
+            m.name,
+            pct(m.clean, 1),
+            pct(m.corrupted, 1),
+            f"{m.relative_drop:.1%}",
+            *(pct(statistics.mean(m.accuracy[c]), 1) for c in CORRUPTIONS),
+        ]
+        for m in r.models
+    ]
     header = ["model", "clean (%)", "corrupted (%)", "relative drop", *CORRUPTIONS]
     blocks = [Text("\n\n".join(explain(r)))]
     if r.missing:
         blocks.append(Text("Not evaluated (their questions have not run): " + ", ".join(r.missing) + "."))
-    blocks.append(Table("Accuracy on clean and corrupted test images", markdown_table(header, rows),
-                        f"{r.test_images:,} test images, each model as a plain network (no test-time augmentation: "
-                        "the best CNN's clean accuracy here is its accuracy without TTA); corrupted: the mean over 9 "
-                        "corruptions x 5 severities; per corruption: the mean over its 5 severities."))  # fmt: skip
+    blocks.append(
+        Table(
+            "Accuracy on clean and corrupted test images",
+            markdown_table(header, rows),
+            f"{r.test_images:,} test images, each model as a plain network (no test-time augmentation: "
+            "the best CNN's clean accuracy here is its accuracy without TTA); corrupted: the mean over 9 "
+            "corruptions x 5 severities; per corruption: the mean over its 5 severities.",
+        )
+    )
     return [*blocks, *placed(r.figures, folder)]
 
 

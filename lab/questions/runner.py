@@ -38,11 +38,16 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=3, help="seeds per compared setting (default 3)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default: the config's)")
     parser.add_argument("--results", type=Path, default=default_root(), help="results folder (default: results/)")
-    parser.add_argument("--workers", type=int, default=None,
-                        help="training runs side by side, in their own processes (default: 2 on a CPU with 2 or "
-                             "more cores, 1 on a GPU)")  # fmt: skip
-    parser.add_argument("--quick", action="store_true",
-                        help="reduced budgets: one seed, experiments/quick.yaml on every run (QUICK=1)")  # fmt: skip
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="training runs side by side, in their own processes (default: 2 on a CPU with 2 or "
+        "more cores, 1 on a GPU)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="reduced budgets: one seed, experiments/quick.yaml on every run (QUICK=1)"
+    )
     parser.add_argument(
         "--retrain", action="store_true", help="train runs again even when an identical run finished (RETRAIN=1)"
     )
@@ -97,12 +102,23 @@ def execute(question: Question, args: argparse.Namespace) -> Path:
 
 def record(out: Path, args: argparse.Namespace, seconds: float) -> None:
     """run.json: how the answer was made (switches, layered configs, time, commit), for the report."""
-    info = {"quick": args.quick, "seeds": args.seeds, "epochs": args.epochs, "configs": [str(c) for c in args.config],
-            "workers": args.workers, "accelerator": args.accelerator, "seconds": round(seconds, 1),
-            "argv": sys.argv, "git_commit": git_commit()}  # fmt: skip
+    info = {
+        "quick": args.quick,
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+        "configs": [str(c) for c in args.config],
+        "workers": args.workers,
+        "accelerator": args.accelerator,
+        "seconds": round(seconds, 1),
+        "argv": sys.argv,
+        "git_commit": git_commit(),
+    }
     ledger = run_cache.LEDGER
-    info |= {"runs_trained": len(ledger.trained), "runs_reused": len(ledger.reused),
-             "reused_from": sorted(set(ledger.reused))}  # fmt: skip
+    info |= {
+        "runs_trained": len(ledger.trained),
+        "runs_reused": len(ledger.reused),
+        "reused_from": sorted(set(ledger.reused)),
+    }
     (out / "run.json").write_text(json.dumps(info, indent=1) + "\n")
 
 
@@ -111,8 +127,10 @@ def cache_summary(ledger: run_cache.Ledger) -> str:
     total = len(ledger.trained) + len(ledger.reused)
     if not ledger.reused:
         return f"{total} training run(s), all trained"
-    return (f"{total} training run(s): {len(ledger.trained)} trained, {len(ledger.reused)} reused from earlier "
-            "identical runs (RETRAIN=1 trains them again)")  # fmt: skip
+    return (
+        f"{total} training run(s): {len(ledger.trained)} trained, {len(ledger.reused)} reused from earlier "
+        "identical runs (RETRAIN=1 trains them again)"
+    )
 
 
 def log_figures(name: str, folder: Path) -> None:

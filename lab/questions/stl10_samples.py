@@ -28,10 +28,18 @@ class STL10Samples:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(Question(
-    __name__, "The STL-10 subset", CV1, "§3.1", order=60, result_type=STL10Samples,
-    asks="The five STL-10 classes fine-tuning uses: what they look like, at 96 px and at the network's 32 px.",
-    configs="the data section of experiments/stl10.yaml"))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "The STL-10 subset",
+        CV1,
+        "§3.1",
+        order=60,
+        result_type=STL10Samples,
+        asks="The five STL-10 classes fine-tuning uses: what they look like, at 96 px and at the network's 32 px.",
+        configs="the data section of experiments/stl10.yaml",
+    )
+)
 
 
 def run(args: Namespace, out: Path) -> STL10Samples:
@@ -41,8 +49,14 @@ def run(args: Namespace, out: Path) -> STL10Samples:
     figures = []
     for size, seen in ((96, "at its native size"), (32, "resized as the CIFAR-10 ConvNet sees them (antialiased)")):
         dm = build_datamodule(["stl10", classes, *user_layers(args), {"data": {"init_args": {"image_size": size}}}])
-        grid = sample_grid(dm.train_set.images, dm.train_set.labels, dm.classes, out / f"samples_{size}px.png",
-                           f"STL-10 subset, training images by class, {seen}", args.per_class)  # fmt: skip
+        grid = sample_grid(
+            dm.train_set.images,
+            dm.train_set.labels,
+            dm.classes,
+            out / f"samples_{size}px.png",
+            f"STL-10 subset, training images by class, {seen}",
+            args.per_class,
+        )
         figures.append(grid)
     splits = {"train": dm.train_set, "validation": dm.val_set, "test": dm.test_set}
     counts = {s: {c: int((ds.labels == i).sum()) for i, c in enumerate(dm.classes)} for s, ds in splits.items()}
@@ -87,8 +101,10 @@ def describe(r: STL10Samples) -> str:
 
 def render(r: STL10Samples, folder: Path) -> list:
     rows = [[c, *(r.counts[s][c] for s in ("train", "validation", "test"))] for c in r.classes]
-    caption = (f"The {len(r.classes)} classes of the data provided (../shared/data holds these five of STL-10's ten), "
-               "relabelled 0-4 in this order; seeded train/validation split of the training images.")  # fmt: skip
+    caption = (
+        f"The {len(r.classes)} classes of the data provided (../shared/data holds these five of STL-10's ten), "
+        "relabelled 0-4 in this order; seeded train/validation split of the training images."
+    )
     table = markdown_table(["class", "train", "validation", "test"], rows)
     return [
         Text(describe(r)),

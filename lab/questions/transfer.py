@@ -56,13 +56,21 @@ class TransferResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(Question(
-    __name__, "Transfer from the strong CNN", BEYOND, "transfer", order=220, result_type=TransferResult,
-    asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset (32 px; 96 px on request): how much do the starting "
-         "network and the resolution matter?",
-    configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_pretrained, stl10_head, "
-            "stl10_finetune)",
-    reads=("best", "finetune")))  # fmt: skip
+QUESTION = register(
+    Question(
+        __name__,
+        "Transfer from the strong CNN",
+        BEYOND,
+        "transfer",
+        order=220,
+        result_type=TransferResult,
+        asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset (32 px; 96 px on request): how much do the starting "
+        "network and the resolution matter?",
+        configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_pretrained, stl10_head, "
+        "stl10_finetune)",
+        reads=("best", "finetune"),
+    )
+)
 
 
 def source_checkpoint(args: Namespace) -> tuple[Path, float]:
@@ -96,8 +104,10 @@ def settings(checkpoint: Path, net: dict, pixels: int) -> dict:
     size = {"image_size": pixels, "augment": {"translate": 2 * pixels // 32}}  # shifts scale with the image
     base = ["stl10", net, "stl10_strong", {"data": {"init_args": size}}]
     whitened = net["model"]["net"]["init_args"].get("stem") == "whiten"  # else there is no stem to set
-    layers = {label: [with_checkpoint(layer, checkpoint)] if whitened or label != SCRATCH else []
-              for label, layer in SETTINGS.items()}  # fmt: skip
+    layers = {
+        label: [with_checkpoint(layer, checkpoint)] if whitened or label != SCRATCH else []
+        for label, layer in SETTINGS.items()
+    }
     return {label: ([*base, *layers[label]], {}, f"transfer/{pixels}px_{SETTINGS[label]}") for label in SETTINGS}
 
 
@@ -119,8 +129,11 @@ def run(args: Namespace, out: Path) -> TransferResult:
 
 def table_rows(r: TransferResult) -> list[list]:
     lenet = [["LeNet-5 (`make finetune`)", 32, v.label, v.test.pct(), v.runs[0].epochs, len(v.runs)] for v in r.lenet]
-    strong = [["best CNN (`make best`)", res.pixels, v.label, v.test.pct(), v.runs[0].epochs, len(v.runs)]
-              for res in r.resolutions for v in res.variants]  # fmt: skip
+    strong = [
+        ["best CNN (`make best`)", res.pixels, v.label, v.test.pct(), v.runs[0].epochs, len(v.runs)]
+        for res in r.resolutions
+        for v in res.variants
+    ]
     return lenet + strong
 
 
@@ -131,8 +144,14 @@ def draw(r: TransferResult, path: Path) -> Figure:
     width = 0.8 / len(SETTINGS)
     for i, label in enumerate(SETTINGS):
         found = [(g, v.test) for g, (_, variants) in enumerate(groups) for v in variants if v.label == label]
-        ax.bar([g + (i - (len(SETTINGS) - 1) / 2) * width for g, _ in found], [100 * s.mean for _, s in found], width,
-               yerr=[100 * s.std for _, s in found], capsize=3, label=label)  # fmt: skip
+        ax.bar(
+            [g + (i - (len(SETTINGS) - 1) / 2) * width for g, _ in found],
+            [100 * s.mean for _, s in found],
+            width,
+            yerr=[100 * s.std for _, s in found],
+            capsize=3,
+            label=label,
+        )
     ax.set_xticks(range(len(groups)), [name for name, _ in groups])
     ax.set(xlabel="starting network and input size", ylabel="test accuracy (%)", ylim=(0, 100))
     ax.grid(axis="y", alpha=0.3)
@@ -145,9 +164,11 @@ def draw(r: TransferResult, path: Path) -> Figure:
 
 def explain(r: TransferResult) -> list[str]:
     small, large = r.resolutions[0], r.resolutions[-1]
-    lines = [f"- Full fine-tuning vs from scratch at {res.pixels} px: "
-             f"{Difference.between(res.variant(SCRATCH).test, res.variant(FULL).test).verdict()}."
-             for res in r.resolutions]  # fmt: skip
+    lines = [
+        f"- Full fine-tuning vs from scratch at {res.pixels} px: "
+        f"{Difference.between(res.variant(SCRATCH).test, res.variant(FULL).test).verdict()}."
+        for res in r.resolutions
+    ]
     lines += [start_only(res) for res in r.resolutions if any(v.label == START for v in res.variants)]
     lines += [
         f"- Full fine-tuning vs classifier only at {res.pixels} px: "
@@ -162,8 +183,9 @@ def explain(r: TransferResult) -> list[str]:
         )
     if large is not small:
         gain = Difference.between(small.variant(FULL).test, large.variant(FULL).test)
-        lines.append(f"- The resolution ({large.pixels} px vs {small.pixels} px, best CNN fully fine-tuned): "
-                     f"{gain.verdict()}.")  # fmt: skip
+        lines.append(
+            f"- The resolution ({large.pixels} px vs {small.pixels} px, best CNN fully fine-tuned): {gain.verdict()}."
+        )
         lines += scale_mismatch(small, large)
     else:
         lines.append(f'- Only {small.pixels} px was run (`make transfer ARGS="--pixels 32 96"` runs both sizes).')
@@ -221,10 +243,12 @@ def scale_mismatch(small: Resolution, large: Resolution) -> list[str]:
     if not (frozen.measurable and frozen.delta < 0):
         return [line]
     trained = Difference.between(large.variant(HEAD).test, large.variant(FULL).test)
-    return [line[:-1] + f": the frozen filters were learned on CIFAR-10's {small.pixels} px objects, and at "
-            f"{large.pixels} px the same objects are {large.pixels // small.pixels}x as wide in pixels as those "
-            "filters and pooling stages were tuned to; full fine-tuning vs classifier only at "
-            f"{large.pixels} px: {trained.verdict()}."]  # fmt: skip
+    return [
+        line[:-1] + f": the frozen filters were learned on CIFAR-10's {small.pixels} px objects, and at "
+        f"{large.pixels} px the same objects are {large.pixels // small.pixels}x as wide in pixels as those "
+        "filters and pooling stages were tuned to; full fine-tuning vs classifier only at "
+        f"{large.pixels} px: {trained.verdict()}."
+    ]
 
 
 def render(r: TransferResult, folder: Path) -> list:
@@ -232,16 +256,21 @@ def render(r: TransferResult, folder: Path) -> list:
     header = ["starting network", "px", "training", "test acc (%)", "epochs", "seeds"]
     sizes = " and ".join(str(res.pixels) for res in r.resolutions)
     return [
-        Text(f"The fine-tuned runs start from `{shown(r.source)}`{acc}: its 10-way classifier is replaced by a 5-way "
-             "one (replace, then load the matching weights), exactly as `make finetune` does for LeNet-5. The "
-             f"{len(SETTINGS)} settings share the split, the recipe (experiments/stl10_strong.yaml) and the seeds "
-             "at each size. "
-             f"Sizes run: {sizes} px ({command(r)})."),
+        Text(
+            f"The fine-tuned runs start from `{shown(r.source)}`{acc}: its 10-way classifier is replaced by a 5-way "
+            "one (replace, then load the matching weights), exactly as `make finetune` does for LeNet-5. The "
+            f"{len(SETTINGS)} settings share the split, the recipe (experiments/stl10_strong.yaml) and the seeds "
+            "at each size. "
+            f"Sizes run: {sizes} px ({command(r)})."
+        ),
         Text("\n".join(explain(r))),
-        Table("Transfer to the STL-10 subset: starting network and resolution", markdown_table(header, table_rows(r),
-              "llllrr"), f"Test accuracy on the 500 STL-10 test images ({spread_words(seed_count(r))})."),
+        Table(
+            "Transfer to the STL-10 subset: starting network and resolution",
+            markdown_table(header, table_rows(r), "llllrr"),
+            f"Test accuracy on the 500 STL-10 test images ({spread_words(seed_count(r))}).",
+        ),
         *placed(r.figures, folder),
-    ]  # fmt: skip
+    ]
 
 
 def seed_count(r: TransferResult) -> int:

@@ -128,8 +128,9 @@ def cache_note(folder: Path | None) -> str:
     reused, trained = info.get("runs_reused", 0), info.get("runs_trained", 0)
     if not reused:
         return ""
-    folders = ", ".join(f"`{Path(f).parent.parent.name}/{Path(f).parent.name}/{Path(f).name}`"
-                        for f in info.get("reused_from", [])[:3])  # fmt: skip
+    folders = ", ".join(
+        f"`{Path(f).parent.parent.name}/{Path(f).parent.name}/{Path(f).name}`" for f in info.get("reused_from", [])[:3]
+    )
     more = ", ..." if len(info.get("reused_from", [])) > 3 else ""
     return f"; {reused} of its {reused + trained} training runs reused from earlier identical runs ({folders}{more})"
 

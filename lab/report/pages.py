@@ -36,8 +36,20 @@ def print_to_pdf(html: Path, pdf: Path) -> None:
     found = browser()
     if found is None:
         raise LabError("no Chromium found to print the report; install it (Debian: apt-get install chromium).")
-    subprocess.run([found, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-                    f"--print-to-pdf={pdf}", html.as_uri()], check=True, capture_output=True, timeout=120)  # fmt: skip
+    subprocess.run(
+        [
+            found,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            html.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def cv1_pages(results: Path) -> int:
