@@ -298,53 +298,60 @@ def best_sentence(c: Combined) -> str:
     )
 
 
-def render(r: FinalResult, folder: Path) -> list:
-    rows = []
-    for c in r.networks:
-        final, base = Variant("", c.runs), Spread.of([x.test_acc for x in c.base_runs])
-        rows.append(
-            [
-                c.network,
-                c.final_label,
-                c.epochs,
-                final.val.pct(),
-                final.test.pct(),
-                base.pct(),
-                c.gain.points(),
-                len(c.runs),
-            ]
-        )
-    header = [
-        "network",
-        "final setting",
-        "epochs",
-        "val acc (%)",
-        "test acc (%)",
-        "base test acc (%)",
-        "gain over base",
-        "seeds",
+METHOD = (
+    "Round 1 combines every factor of the study whose best value beat the base config by more than the "
+    "noise band (largest gain first; the epoch budget is left to round 3). Round 2 searches around the "
+    "combination for interactions (learning rate; batch size x learning rate; batch norm x learning rate). "
+    "Round 3 trains the winner at the study's longest budget with and without augmentation "
+    "(augmentation x epochs); the better is the final, over the seeds. Both networks get the same budget. "
+    "The text allows all of this (learning rate, batch size, epochs, optimizer, transform, weight decay, "
+    "batch norm, widths: 'change the structure a bit'); no external network and no extra convolution is "
+    "used here. Mean ± std over seeds; gains ± one standard error."
+)
+FINALS_HEADER = [
+    "network",
+    "final setting",
+    "epochs",
+    "val acc (%)",
+    "test acc (%)",
+    "base test acc (%)",
+    "gain over base",
+    "seeds",
+]
+
+
+def finals_row(c: Combined) -> list:
+    final, base = Variant("", c.runs), Spread.of([x.test_acc for x in c.base_runs])
+    return [
+        c.network,
+        c.final_label,
+        c.epochs,
+        final.val.pct(),
+        final.test.pct(),
+        base.pct(),
+        c.gain.points(),
+        len(c.runs),
     ]
+
+
+def conclusions(r: FinalResult) -> list[str]:
     text = []
     for c in r.networks:
         left = f"; left out: {', '.join(c.left_out)}" if c.left_out else ""
         text.append(f"- {additivity(c)}{left}")
         text.append(f"- {c.network}, final against base config, test accuracy: {c.gain.verdict()}.")
         text.append(f"- {best_sentence(c)}")
+    return text
+
+
+def render(r: FinalResult, folder: Path) -> list:
+    rows = [finals_row(c) for c in r.networks]
     return [
-        Text(
-            "Round 1 combines every factor of the study whose best value beat the base config by more than the "
-            "noise band (largest gain first; the epoch budget is left to round 3). Round 2 searches around the "
-            "combination for interactions (learning rate; batch size x learning rate; batch norm x learning rate). "
-            "Round 3 trains the winner at the study's longest budget with and without augmentation "
-            "(augmentation x epochs); the better is the final, over the seeds. Both networks get the same budget. "
-            "The text allows all of this (learning rate, batch size, epochs, optimizer, transform, weight decay, "
-            "batch norm, widths: 'change the structure a bit'); no external network and no extra convolution is "
-            "used here. Mean ± std over seeds; gains ± one standard error."
-        ),
-        Text("\n".join(text)),
+        Text(METHOD),
+        Text("\n".join(conclusions(r))),
         Table(
             "Final configurations against the base configs",
-            markdown_table(header, rows, "llrrrrrr"),
+            markdown_table(FINALS_HEADER, rows, "llrrrrrr"),
             "Validation and test accuracy of the best checkpoint of each run (test: 1,000 images).",
         ),
         Table(
