@@ -309,3 +309,16 @@ def test_the_final_is_named_against_the_variants_at_or_above_it_not_a_list_of_ev
     assert "than 3 of the 20 other variants" in text and "at or above it: deeper: 64 channels (74.4%)" in text
     s.not_beaten = []
     assert "measurably better (test) than every other variant" in beaten_sentence("ConvNet", s)
+
+
+def test_the_final_conclusions_read_as_sentences(monkeypatch):
+    from types import SimpleNamespace
+
+    import lab.questions.final as final
+    from lab.questions.stats import Difference
+
+    monkeypatch.setattr(final, "additivity", lambda c: "TwoLayerNet: nothing beat the noise, nothing to combine.")
+    monkeypatch.setattr(final, "best_sentence", lambda c: "-")
+    case = SimpleNamespace(network="TwoLayerNet", left_out=["epochs = 18 (+3.7 points)"], gain=Difference(0.03, 0.0075))
+    first = final.conclusions(SimpleNamespace(networks=[case]))[0]
+    assert first.endswith("nothing to combine; left out: epochs = 18 (+3.7 points).") and ".;" not in first

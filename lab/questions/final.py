@@ -338,7 +338,7 @@ def conclusions(r: FinalResult) -> list[str]:
     text = []
     for c in r.networks:
         left = f"; left out: {', '.join(c.left_out)}" if c.left_out else ""
-        text.append(f"- {additivity(c)}{left}")
+        text.append(f"- {additivity(c).rstrip('.')}{left}.")
         text.append(f"- {c.network}, final against base config, test accuracy: {c.gain.verdict()}.")
         text.append(f"- {best_sentence(c)}")
     return text
