@@ -267,6 +267,20 @@ def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_fo
     assert pretrain.refresh(full) is None and len(calls) == 1  # the same network under another wording
 
 
+def test_the_checkpoint_source_names_the_final_budget_once(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from lab.questions import pretrain
+
+    final = SimpleNamespace(config="lenet", epochs=18, change={}, network="ConvNet")
+    monkeypatch.setattr(pretrain, "latest", lambda name, results: tmp_path)
+    labels = {"combined winners, 18 epochs": "(combined winners, 18 epochs)", "base": "(base, 18 epochs)"}
+    for label, shown in labels.items():
+        case = SimpleNamespace(**vars(final), final_label=label)
+        monkeypatch.setattr(pretrain, "load", lambda kind, folder, case=case: SimpleNamespace(networks=[case]))
+        assert f"make final {shown}, seed 0" in pretrain.final_setting(tmp_path)[2]
+
+
 def test_the_lr_finder_draws_no_progress_bar_into_a_log(tiny_config, capsys):
     from argparse import Namespace
 
@@ -293,6 +307,12 @@ def test_compare_nets_explains_from_the_measured_gaps_and_both_ends_of_the_sweep
     assert "not in generalisation alone" in locality_sentence(_net(sweep, train=0.46), cnn, 0.05)[0]  # reversed
     text = " ".join(sensitivity_sentences(mlp, cnn))
     assert "TwoLayerNet is the more sensitive one" in text and "only TwoLayerNet diverged (lr 0.5)" in text
+    short = [(0.002, 0.30), (0.015, 0.40), (0.05, 0.45)]
+    bounded = " ".join(sensitivity_sentences(_net(short, diverged=["0.15"]), _net(short)))
+    assert "best 0.05, interior for TwoLayerNet" in bounded  # a divergence above the best bounds the sweep
+    assert "best 0.05, upper edge for ConvNet" in bounded  # nothing above 0.05 was tried
+    gaps = locality_sentence(mlp, cnn, 0.05)[0]
+    assert "TwoLayerNet 15.0, ConvNet 2.0 points" in gaps
     assert "fan" not in " ".join(sensitivity_sentences(_net(sweep), cnn)) and "3,072" not in " ".join(
         sensitivity_sentences(_net(sweep), cnn)
     )

@@ -269,7 +269,7 @@ def locality_sentence(mlp: NetSummary, cnn: NetSummary, gap: float) -> list[str]
     """Why ConvNet generalises better, when it does, from the measured train-val gaps of the shown runs."""
     if gap <= 0 or mlp.final_gap is None or cnn.final_gap is None:
         return []
-    gaps = f"train - val gap {100 * mlp.final_gap:.1f} vs {100 * cnn.final_gap:.1f} points"
+    gaps = f"train - val gap: TwoLayerNet {100 * mlp.final_gap:.1f}, ConvNet {100 * cnn.final_gap:.1f} points"
     if mlp.final_gap > cnn.final_gap:
         return [
             f"TwoLayerNet fits its training images further beyond what it generalises ({gaps}): its fully "
@@ -321,7 +321,8 @@ def beaten_sentence(name: str, s: NetSummary) -> str:
 
 
 def bracket_words(s: NetSummary) -> str:
-    where, best = bracket([(lr, a) for lr, a in s.lr_sweep])
+    diverged = [(float(lr), float("nan")) for lr in s.lr_diverged]  # a diverged rate bounds the sweep too
+    where, best = bracket(sorted([*s.lr_sweep, *diverged]))
     return "no sweep" if best is None else f"best {best:g}, {where}"
 
 

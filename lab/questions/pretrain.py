@@ -54,7 +54,8 @@ def final_setting(results: Path) -> tuple[list, dict, str] | None:
     c = next((c for c in final.networks if c.network == "ConvNet"), None) if final else None
     if c is None:
         return None
-    source = f"experiments/{c.config}.yaml + make final ({c.final_label}, {c.epochs} epochs), seed 0"
+    budget = "" if f"{c.epochs} epochs" in c.final_label else f", {c.epochs} epochs"  # the label may name it
+    source = f"experiments/{c.config}.yaml + make final ({c.final_label}{budget}), seed 0"
     return [c.config, {"trainer": {"max_epochs": c.epochs}}], c.change, source
 
 
