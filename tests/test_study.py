@@ -11,7 +11,10 @@ from lab.questions.training import RunSummary, Variant
 
 def _run(val, train=None, first_loss=2.0, parameters=1000, seed=0):
     last = {"epoch": 5, "val/acc": val, **({"train_eval/acc": train} if train is not None else {})}
-    return RunSummary(seed, val, val, 6, 1.0, "r", parameters, history=[{"epoch": 0, "train/loss": first_loss}, last])
+    folder = f"runs/{val}/seed{seed}"
+    return RunSummary(
+        seed, val, val, 6, 1.0, folder, parameters, history=[{"epoch": 0, "train/loss": first_loss}, last]
+    )
 
 
 def test_both_networks_share_one_recipe_and_differ_only_in_the_network():
@@ -210,6 +213,16 @@ def test_the_final_is_checked_against_every_other_variant_of_its_network():
     assert not_beaten(Spread.of([0.80, 0.81, 0.805]), others) == []
 
 
+def test_a_study_setting_that_is_the_final_is_not_its_rival():
+    from lab.questions.compare_nets import others
+    from lab.questions.hparams import HparamsResult
+
+    same, other = _run(0.60), _run(0.55)
+    rows = [_row("epochs", "18", same), _row("learning rate", "0.1", other)]
+    study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 0}, {}, {})
+    assert list(others(study, None, "ConvNet", {same.run_dir})) == ["study: learning rate = 0.1"]
+
+
 def test_the_budget_curve_says_plateau_or_still_rising_from_the_numbers():
     from lab.questions.hparams import budget_sentence
 
@@ -231,7 +244,7 @@ def test_an_unchanged_run_is_not_called_a_regulariser_and_a_blow_up_is_named():
 
 
 def test_a_one_seed_final_is_never_called_measurably_the_best():
-    from lab.questions.final import Combined, best_sentence, not_beaten
+    from lab.questions.final import Combined, best_sentence, not_beaten, same_setting
     from lab.questions.hparams import HparamsResult
 
     study = HparamsResult(6, {"ConvNet": "lenet"}, [_row("base", "-", _run(0.50))], {"ConvNet": 0}, {}, {})
@@ -241,6 +254,11 @@ def test_a_one_seed_final_is_never_called_measurably_the_best():
     final.runs = [_run(0.60), _run(0.61, seed=1), _run(0.605, seed=2)]
     final.beaten_by = not_beaten(study, final)
     assert final.beaten_by == [] and "measurably better than every setting" in best_sentence(final)
+    study.rows.append(_row("epochs", "18", final.runs[0]))  # the final is this study setting, re-seeded
+    final.beaten_by, final.same_as = not_beaten(study, final), same_setting(study, final)
+    assert final.beaten_by == [] and "the final is the study's setting epochs = 18 (the same runs)" in best_sentence(
+        final
+    )
 
 
 def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_for_full_answers(tmp_path, monkeypatch):

@@ -63,6 +63,7 @@ class Combined:
     epochs: int = 0  # the final budget
     final_label: str = ""
     beaten_by: list[str] = field(default_factory=list)  # study settings the final does not measurably beat
+    same_as: str = ""  # the study setting whose runs the final is (same identity, reused from the run cache)
 
     @property
     def gain(self) -> Difference:
@@ -214,11 +215,21 @@ def search(args: Namespace, study: HparamsResult, network: str) -> Combined:
     )
 
 
+def same_setting(study: HparamsResult, c: Combined) -> str:
+    """The study setting the final is (one of its runs is the final's seed-0 run), '' if it is a new one."""
+    own = {r.run_dir for r in c.runs}
+    return next(
+        (f"{r.factor} = {r.value}" for r in study.rows if r.network == c.network and r.run and r.run.run_dir in own), ""
+    )
+
+
 def not_beaten(study: HparamsResult, c: Combined) -> list[str]:
-    """The study's settings of this network that the final does not measurably beat in validation accuracy."""
+    """The study's settings of this network (other than the final's own) that the final does not measurably
+    beat in validation accuracy."""
     final = Spread.of([r.val_acc for r in c.runs])
     left = []
-    for row in (r for r in study.rows if r.network == c.network and r.run):
+    own = {r.run_dir for r in c.runs}
+    for row in (r for r in study.rows if r.network == c.network and r.run and r.run.run_dir not in own):
         d = Difference.between(row.val, final)
         if d.delta <= 0 or not d.measurable:
             left.append(f"{row.factor} = {row.value}")
@@ -239,7 +250,7 @@ def run(args: Namespace, out: Path) -> FinalResult:
     runs = over_seeds(args, specs)
     for c in networks:
         c.runs = [raise_diverged(r) for r in runs[c.network]]
-        c.beaten_by = not_beaten(study, c)
+        c.beaten_by, c.same_as = not_beaten(study, c), same_setting(study, c)
     curves = plot_curves(
         {f"{c.network} final": c.runs[0].history for c in networks},
         out / "curves.png",
@@ -290,10 +301,12 @@ def additivity(c: Combined) -> str:
 def best_sentence(c: Combined) -> str:
     if len(c.runs) < 2:
         return f"{c.network}: one seed, no spread measured: whether the final is measurably the best cannot be said."
+    same = f"the final is the study's setting {c.same_as} (the same runs); " if c.same_as else ""
     if not c.beaten_by:
-        return f"{c.network}: the final is measurably better than every setting of the study."
+        every = "every other" if same else "every"
+        return f"{c.network}: {same}the final is measurably better than {every} setting of the study."
     return (
-        f"{c.network}: the final is **not** measurably better than {', '.join(c.beaten_by)} (validation "
+        f"{c.network}: {same}the final is **not** measurably better than {', '.join(c.beaten_by)} (validation "
         "accuracy, within two standard errors or below): those settings are as good as the final."
     )
 
