@@ -16,8 +16,14 @@ RESULTS := $(or $(LAB_RESULTS_DIR),results)
 # switches every question understands (lab/questions/runner.py)
 QFLAGS = --accelerator $(ACCELERATOR) --seeds $(SEEDS) --results $(RESULTS) $(if $(SMOKE),--config experiments/smoke.yaml) \
 	$(if $(QUICK),--quick) $(if $(RETRAIN),--retrain)
-# every module of lab/questions/ that registers a question is a target: lab/questions/lr_curves.py -> make lr-curves
-QUESTIONS := $(subst _,-,$(basename $(notdir $(shell grep -l '^QUESTION = register' lab/questions/*.py))))
+# every registered question is a target (lr_curves -> make lr-curves): the registry's list (python -m lab.questions
+# targets), kept in QUESTIONS_MK and asked again when lab/questions/ changes; no list before `make setup`
+LAB_PYTHON := $(firstword $(wildcard $(BIN)/python) $(PYTHON))
+QUESTIONS_MK := lab/questions/__pycache__/targets.mk
+-include $(QUESTIONS_MK)
+$(QUESTIONS_MK): $(wildcard lab/questions/*.py)
+	@mkdir -p $(@D) && names=$$($(LAB_PYTHON) -m lab.questions targets 2>/dev/null) && \
+		echo "QUESTIONS := $$names" > $@.tmp && mv $@.tmp $@
 
 .DEFAULT_GOAL := help
 TARGETS := help setup demo train test lint format all report report-pages publish readme wandb-sync clean cifar10-convnet \
@@ -126,4 +132,4 @@ clean: ## remove caches (never runs/, results/ or checkpoints/)
 
 # any other name (a typo): one line listing the targets, exit 2; existing files (requirements.txt, ...) are untouched
 %:
-	$(error unknown target '$@': make takes one of $(TARGETS) $(QUESTIONS) (make help describes them))
+	$(error unknown target '$@': make takes one of $(TARGETS) $(or $(QUESTIONS),(and the questions, once make setup has run)) (make help describes them))

@@ -2,8 +2,6 @@
 missing), a question registered at runtime, and conclusions that follow the numbers."""
 
 import re
-import sys
-import types
 from dataclasses import dataclass
 
 import pytest
@@ -138,25 +136,45 @@ def test_readme_table_lists_every_question_with_its_latest_result(smoke_results)
         refresh("no markers here", smoke_results)
 
 
+def test_every_key_a_question_reads_in_another_ones_result_is_there(smoke_results):
+    """Readers find networks and variants by the constants their producers export: a label renamed in the
+    producer fails here, not as a section that silently says "Missing"."""
+    from lab.questions import augment, compare_nets, finetune, hparams
+    from lab.questions.deeper import MORE_FC, ORIGINAL, WIDER
+
+    study = load(REGISTRY["hparams"].result_type, latest("hparams", smoke_results))
+    assert set(hparams.NETWORKS) <= set(study.best)  # compare_nets, final, deeper, pretrain, robustness
+    deeper = load(REGISTRY["deeper"].result_type, latest("deeper", smoke_results))
+    read = [(hparams.TWOLAYER, ORIGINAL), (hparams.TWOLAYER, MORE_FC), (hparams.CONVNET, WIDER)]  # + robustness's
+    read += [(hparams.CONVNET, label) for label in (*compare_nets.DEPTH, *compare_nets.WIDTH)]
+    assert all(deeper.has(network, label) for network, label in read), read
+    assert {augment.PLAIN, augment.TRAINED} <= set(augment.TRAINING)  # robustness; one variant per key
+    assert finetune.FULL in finetune.VARIANTS  # finetune_bonus; one variant per key
+
+
 @dataclass
 class _Answer:
     value: float
 
 
 @pytest.fixture
-def extra_question(monkeypatch):
-    """A tiny question module, registered at runtime: what adding a question takes."""
-    module = types.ModuleType("extra_question")
-    module.run = lambda args, out: _Answer(42.0)
-    module.render = lambda result, folder: [
-        Text(f"The answer is {result.value:g}."),
-        Table("Answer", markdown_table(["x"], [[result.value]]), "One row."),
-    ]
-    module.headline = lambda result: f"answer {result.value:g}"
-    monkeypatch.setitem(sys.modules, "extra_question", module)
+def extra_question():
+    """A tiny question, registered at runtime with its callables: what adding a question takes."""
     question = register(
         Question(
-            "extra_question", "An extra question", "A2", "task 9", order=999, result_type=_Answer, asks="What is it?"
+            "extra_question",
+            "An extra question",
+            "A2",
+            "task 9",
+            order=999,
+            result_type=_Answer,
+            asks="What is it?",
+            run=lambda args, out: _Answer(42.0),
+            render=lambda result, folder: [
+                Text(f"The answer is {result.value:g}."),
+                Table("Answer", markdown_table(["x"], [[result.value]]), "One row."),
+            ],
+            headline=lambda result: f"answer {result.value:g}",
         )
     )
     yield question

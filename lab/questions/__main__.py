@@ -1,6 +1,7 @@
 """``python -m lab.questions <name> [options]`` runs one question (``make <name>``, hyphens for
-underscores); ``list`` prints the Make targets of the questions; ``all`` runs every question in order in
-one process (done ones skipped unless --force).
+underscores); ``list`` prints the Make targets of the questions, ``targets`` their names on one line (the
+Makefile's question targets); ``all`` runs every question in one process, each after the questions it
+reads (done ones skipped unless --force).
 
     make lr-curves      # = python -m lab.questions lr_curves
     make all            # = python -m lab.questions all, then make report
@@ -18,7 +19,7 @@ from pathlib import Path
 from lab import console
 from lab.bench_results import environment, write_section
 from lab.paths import REPO_ROOT
-from lab.questions import REGISTRY, pretrain, questions
+from lab.questions import REGISTRY, pretrain, questions, run_order
 from lab.questions.results import latest
 from lab.questions.runner import common_arguments, execute, resolve
 from lab.questions.runner import main as run_one
@@ -30,12 +31,14 @@ def list_targets() -> None:
 
 
 def run_all(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(prog="python -m lab.questions all", description="every question in order")
+    parser = argparse.ArgumentParser(
+        prog="python -m lab.questions all", description="every question, each after the ones it reads"
+    )
     common_arguments(parser)
     parser.add_argument("--force", action="store_true", help="rerun questions that already have results")
     args = resolve(parser, parser.parse_args(argv))
     start = time.perf_counter()
-    for question in questions():
+    for question in run_order(questions()):
         if not args.force and latest(question.name, args.results) is not None:
             console.info(
                 f"[all] {question.target}: done ({args.results}/{question.name}/latest), skipped; --force reruns it"
@@ -98,13 +101,17 @@ def main(argv: list[str] | None = None) -> None:
     names = {q.name for q in questions()}
     if argv[:1] == ["list"]:
         return list_targets()
+    if argv[:1] == ["targets"]:
+        return print(" ".join(q.target for q in questions()))
     if argv[:1] and argv[0].replace("-", "_") in names:
         run_one(REGISTRY[argv[0].replace("-", "_")], argv[1:])
         return None
     if argv[:1] != ["all"]:
         targets = ", ".join(q.target for q in questions())
         given = f"no question named {argv[0]!r}" if argv else "no question given"
-        print(f"error: {given}: python -m lab.questions takes one of {targets}, or list, or all.", file=sys.stderr)
+        print(
+            f"error: {given}: python -m lab.questions takes one of {targets}, or list, targets or all.", file=sys.stderr
+        )
         sys.exit(2)
     with console.user_errors("--debug" in argv):
         run_all(argv[1:])

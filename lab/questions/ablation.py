@@ -70,21 +70,6 @@ class AblationResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "From the course CNN to the best CNN: the ablation ladder",
-        A2,
-        "task 2e",
-        order=145,
-        result_type=AblationResult,
-        asks="Identify the problem, fix it, iterate: one change per rung from the course CNN to the best CNN, "
-        "each rung's test accuracy and time at a reduced budget.",
-        configs="experiments/ablation.yaml",
-    )
-)
-
-
 def _mean(values: list[float]) -> float:
     values = [v for v in values if v == v]
     return sum(values) / len(values) if values else math.nan
@@ -316,3 +301,22 @@ def add_arguments(parser) -> None:
         default=str(EXPERIMENTS / "ablation.yaml"),
         help="the ladder file (default: experiments/ablation.yaml)",
     )
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "From the course CNN to the best CNN: the ablation ladder",
+        A2,
+        "task 2e",
+        order=145,
+        result_type=AblationResult,
+        asks="Identify the problem, fix it, iterate: one change per rung from the course CNN to the best CNN, "
+        "each rung's test accuracy and time at a reduced budget.",
+        configs="experiments/ablation.yaml",
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

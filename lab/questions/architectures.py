@@ -59,21 +59,6 @@ class ArchitecturesResult:
         return f"{self.f6_in} * {out} (weights) + {out} (biases) = {w} + {out} = {self.f6_parameters}"
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Architectures",
-        CV1,
-        "§2.2",
-        order=20,
-        result_type=ArchitecturesResult,
-        asks="TwoLayerNet and LeNet-5 ConvNet for colour images: the kernel size of the first convolution, the "
-        "trainable parameters of F6 with the calculation.",
-        configs="lab/models/twolayer.py, lab/models/lenet.py",
-    )
-)
-
-
 def answers(convnet: ConvNet) -> dict:
     c1, f6 = convnet.features.c1[0], convnet.f6[1]
     out_c, in_c, kh, kw = c1.weight.shape
@@ -171,3 +156,21 @@ def render(r: ArchitecturesResult, folder: Path) -> list:
 def headline(r: ArchitecturesResult) -> str:
     c, kh, kw = r.first_conv_kernel
     return f"C1 kernels {c} x {kh} x {kw}; F6 has {r.f6_parameters:,} parameters"
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Architectures",
+        CV1,
+        "§2.2",
+        order=20,
+        result_type=ArchitecturesResult,
+        asks="TwoLayerNet and LeNet-5 ConvNet for colour images: the kernel size of the first convolution, the "
+        "trainable parameters of F6 with the calculation.",
+        configs="lab/models/twolayer.py, lab/models/lenet.py",
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

@@ -30,9 +30,10 @@ from lab.viz.style import figure, save
 
 COLOUR = AugmentConfig(brightness=0.4, contrast=0.4, saturation=0.6, hue=0.1)  # shown on Lenna; never trained
 LENNA_FILES = ("Lenna.png", "Lenna_aug1.png", "Lenna_aug2.png")  # the text's results: original, position, colour
-TRAINED = "flip + translate 4 px"
+# the trained variants' labels: other questions find them in this one's result by these constants
+PLAIN, TRAINED = "none", "flip + translate 4 px"
 TRAINING = {
-    "none": {"data": {"init_args": {"augment": None}}},
+    PLAIN: {"data": {"init_args": {"augment": None}}},
     TRAINED: {"data": {"init_args": {"augment": {"flip": True, "translate": 4}}}},
 }
 TRAINED_SIDE = 32  # CIFAR-10's image side, in pixels: the trained shift is relative to it
@@ -66,21 +67,6 @@ class AugmentResult:
 
     def variant(self, label: str) -> Variant:
         return next(v for v in self.variants if v.label == label)
-
-
-QUESTION = register(
-    Question(
-        __name__,
-        "Data augmentation",
-        A2,
-        "task 2d",
-        order=130,
-        result_type=AugmentResult,
-        asks="At least two augmentations shown on Lenna.png; does the train-validation gap shrink with augmentation?",
-        configs="experiments/course_cnn.yaml",
-        exports=tuple((f, f) for f in LENNA_FILES),
-    )
-)
 
 
 def load_image(path: Path | None) -> tuple[torch.Tensor, Path]:
@@ -145,9 +131,9 @@ def run(args: Namespace, out: Path) -> AugmentResult:
 
 
 def explain(r: AugmentResult) -> str:
-    without, with_ = r.gaps("none"), r.gaps("flip + translate 4 px")
+    without, with_ = r.gaps(PLAIN), r.gaps(TRAINED)
     change = Difference.between(without, with_)
-    val = Difference.between(r.variant("none").val, r.variant("flip + translate 4 px").val)
+    val = Difference.between(r.variant(PLAIN).val, r.variant(TRAINED).val)
     text = (
         f"Train - validation accuracy gap at the last epoch (training accuracy on un-augmented images, eval mode): "
         f"{without.pct(1)} points without augmentation, {with_.pct(1)} points with flip + translate "
@@ -200,8 +186,27 @@ def render(r: AugmentResult, folder: Path) -> list:
 
 
 def headline(r: AugmentResult) -> str:
-    return f"train - val gap {r.gaps('none').pct(1)} -> {r.gaps('flip + translate 4 px').pct(1)} points"
+    return f"train - val gap {r.gaps(PLAIN).pct(1)} -> {r.gaps(TRAINED).pct(1)} points"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--image", type=Path, default=None, help="image to augment (default: Lenna.png, data folders)")
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Data augmentation",
+        A2,
+        "task 2d",
+        order=130,
+        result_type=AugmentResult,
+        asks="At least two augmentations shown on Lenna.png; does the train-validation gap shrink with augmentation?",
+        configs="experiments/course_cnn.yaml",
+        exports=tuple((f, f) for f in LENNA_FILES),
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

@@ -50,22 +50,6 @@ class BestResult:
     recipe: list[list[str]] = field(default_factory=list)  # (component, setting) from the run's config.yaml
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Best performance",
-        A2,
-        "task 2e",
-        order=140,
-        result_type=BestResult,
-        asks="Improve the hand-written CNN (with the hand-written cross-entropy) until it meets the bar "
-        "(>= 75% top-1).",
-        configs="experiments/best.yaml",
-        exports=(("best_performance.png", "best_performance.png"),),
-    )
-)
-
-
 DEFAULTS = {"dampening", "maximize", "foreach", "differentiable", "fused", "capturable"}  # optimizer defaults, not set
 SOURCE = "airbench94 (Keller Jordan, https://github.com/KellerJordan/cifar10-airbench)"
 TTA_WORDS = {
@@ -254,3 +238,23 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--from-run", type=Path, default=None, help="a finished run folder (runs/.../version_N): report it, no training"
     )
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Best performance",
+        A2,
+        "task 2e",
+        order=140,
+        result_type=BestResult,
+        asks="Improve the hand-written CNN (with the hand-written cross-entropy) until it meets the bar "
+        "(>= 75% top-1).",
+        configs="experiments/best.yaml",
+        exports=(("best_performance.png", "best_performance.png"),),
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

@@ -50,22 +50,6 @@ class BNResult:
     var_ratio: float = float("nan")  # median over units: running variance / final batch variance (unbiased)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Batch normalization in NumPy",
-        A2,
-        "task 1",
-        order=110,
-        result_type=BNResult,
-        asks="Forward (training, running statistics), backward and inference of batch normalization, NumPy only "
-        "and without loops, in the toy MLP of Assignment 1.",
-        configs="lab/numpy_bn/",
-        exports=(("bn_loss.txt", "bn_loss.txt"), ("loss_curve.png", "bn_loss_curve.png")),
-    )
-)
-
-
 def read_folder(folder: Path) -> np.ndarray:
     """0.png ... 9.png of a course mnist_subset/ folder -> (10, 784) floats in [0, 1]; one clear error otherwise."""
     from torchvision.io import ImageReadMode, decode_image, read_file
@@ -233,3 +217,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("--images", type=Path, default=None, help="a course mnist_subset/ folder with 0.png ... 9.png")
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--lr", type=float, default=0.1)
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Batch normalization in NumPy",
+        A2,
+        "task 1",
+        order=110,
+        result_type=BNResult,
+        asks="Forward (training, running statistics), backward and inference of batch normalization, NumPy only "
+        "and without loops, in the toy MLP of Assignment 1.",
+        configs="lab/numpy_bn/",
+        exports=(("bn_loss.txt", "bn_loss.txt"), ("loss_curve.png", "bn_loss_curve.png")),
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

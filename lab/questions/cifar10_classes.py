@@ -35,20 +35,6 @@ class ClassesResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "CIFAR-10 classes",
-        CV1,
-        "§2.1",
-        order=10,
-        result_type=ClassesResult,
-        asks="Show example images of every class; describe the classes and images.",
-        configs="the data section of experiments/lenet.yaml",
-    )
-)
-
-
 def facts(dm) -> ClassesResult:
     splits = {"train": dm.train_set, "validation": dm.val_set, "test": dm.test_set}
     images, labels = dm.train_set.images, dm.train_set.labels
@@ -164,3 +150,21 @@ def headline(f: ClassesResult) -> str:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--per-class", type=int, default=6, help="sample pictures per class")
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "CIFAR-10 classes",
+        CV1,
+        "§2.1",
+        order=10,
+        result_type=ClassesResult,
+        asks="Show example images of every class; describe the classes and images.",
+        configs="the data section of experiments/lenet.yaml",
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

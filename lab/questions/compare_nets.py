@@ -18,15 +18,11 @@ from pathlib import Path
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
 from lab.questions import CV1, Question, register
-from lab.questions.deeper import DeeperResult
+from lab.questions.deeper import MORE_FC, ORIGINAL, SAME_WIDTHS, WIDER, DeeperResult
 from lab.questions.final import FinalResult
-from lab.questions.hparams import HparamsResult, bracket, threshold
-from lab.questions.results import latest, load
+from lab.questions.hparams import CONVNET, NETWORKS, TWOLAYER, HparamsResult, bracket, threshold
 from lab.questions.stats import Difference, Spread, pct
 from lab.viz.style import figure, save
-
-NETWORKS = ("TwoLayerNet", "ConvNet")
-
 
 CHANCE = 0.1  # accuracy of a guess over CIFAR-10's 10 classes
 
@@ -79,25 +75,10 @@ class CompareResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "TwoLayerNet vs ConvNet",
-        CV1,
-        "§2.4d",
-        order=50,
-        result_type=CompareResult,
-        asks="Compare the two networks: architecture, performance, learning rates.",
-        configs="the results of make hparams and make deeper",
-        reads=("hparams", "deeper"),
-    )
-)
-
-
 def first_layer_parameters(network: str, options: dict | None = None) -> int:
     from lab.models import ConvNet, TwoLayerNet, count_parameters
 
-    if network == "TwoLayerNet":
+    if network == TWOLAYER:
         return count_parameters(TwoLayerNet(**(options or {})).hidden[1])
     return count_parameters(ConvNet(**(options or {})).features.c1[0])
 
@@ -116,16 +97,16 @@ def summarise(study: HparamsResult, deeper: DeeperResult | None, network: str) -
         history=best.run.history,
     )
     if deeper is not None:
-        reference, label = ("original", "+2 FC layers") if network == "TwoLayerNet" else DEPTH
+        reference, label = (ORIGINAL, MORE_FC) if network == TWOLAYER else DEPTH
         d = deeper.difference(network, reference, label)
         summary.deeper_gain, summary.deeper_gain_se = d.delta, d.se
-        if network == "ConvNet":
+        if network == CONVNET:
             summary.width = deeper.difference(network, *WIDTH)
     return summary
 
 
-DEPTH = ("original", "+2 convs, same widths")
-WIDTH = ("+2 convs, same widths", "+2 convs, 64 channels")
+DEPTH = (ORIGINAL, SAME_WIDTHS)  # (reference, variant) of the deeper ConvNet: depth alone
+WIDTH = (SAME_WIDTHS, WIDER)  # width alone
 
 
 def with_final(summary: NetSummary, final: FinalResult, network: str) -> None:
@@ -167,16 +148,15 @@ def others(study: HparamsResult, deeper: DeeperResult | None, network: str, own:
     return found
 
 
-def run(args: Namespace, out: Path) -> CompareResult:
-    folder = latest("hparams", args.results)
-    if folder is None:
-        raise LabError(f"no hparams results under {args.results}/: run `make hparams` first (compare-nets reads them).")
-    study = load(HparamsResult, folder)
+def run(
+    args: Namespace, out: Path, hparams: HparamsResult, deeper: DeeperResult | None, final: FinalResult | None
+) -> CompareResult:
+    study = hparams
     if not set(NETWORKS) <= set(study.best):
-        raise LabError(f"{folder} lacks one of the two networks: run `make hparams` for both.")
-    deeper_folder, final_folder = latest("deeper", args.results), latest("final", args.results)
-    deeper = load(DeeperResult, deeper_folder) if deeper_folder else None
-    final = load(FinalResult, final_folder) if final_folder else None
+        raise LabError(
+            f"the latest hparams results under {args.results}/ lack one of the two networks: "
+            "run `make hparams` for both."
+        )
     result = CompareResult({n: summarise(study, deeper, n) for n in NETWORKS})
     if final is not None and {c.network for c in final.networks} >= set(NETWORKS):
         for n, s in result.nets.items():
@@ -225,7 +205,7 @@ def draw(result: CompareResult, path: Path) -> Figure:
 
 
 def explain(r: CompareResult) -> list[str]:
-    mlp, cnn = r.nets["TwoLayerNet"], r.nets["ConvNet"]
+    mlp, cnn = r.nets[TWOLAYER], r.nets[CONVNET]
     gap = cnn.best_val_acc - mlp.best_val_acc
     (better, b), (worse, w) = sorted(r.nets.items(), key=lambda item: -item[1].best_val_acc)
     spread = ""
@@ -288,7 +268,7 @@ def sensitivity_sentences(mlp: NetSummary, cnn: NetSummary) -> list[str]:
     """Learning-rate sensitivity from the two sweeps (one optimizer, schedule and budget), both ends apart."""
     if mlp.lr_span is None or cnn.lr_span is None:
         return []
-    more = "TwoLayerNet" if mlp.lr_span > cnn.lr_span else "ConvNet"
+    more = TWOLAYER if mlp.lr_span > cnn.lr_span else CONVNET
     lines = [
         f"Over the learning-rate sweep (a diverged rate counted as chance, 10%), TwoLayerNet's validation accuracy "
         f"spans {100 * mlp.lr_span:.1f} points (best at lr {mlp.best_lr:g}) and ConvNet's {100 * cnn.lr_span:.1f} "
@@ -370,5 +350,24 @@ def render(r: CompareResult, folder: Path) -> list:
 
 
 def headline(r: CompareResult) -> str:
-    mlp, cnn = r.nets["TwoLayerNet"], r.nets["ConvNet"]
+    mlp, cnn = r.nets[TWOLAYER], r.nets[CONVNET]
     return f"ConvNet {pct(cnn.best_val_acc, 1)}% vs TwoLayerNet {pct(mlp.best_val_acc, 1)}% validation"
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "TwoLayerNet vs ConvNet",
+        CV1,
+        "§2.4d",
+        order=50,
+        result_type=CompareResult,
+        asks="Compare the two networks: architecture, performance, learning rates.",
+        configs="the results of make hparams and make deeper",
+        reads=("hparams",),
+        may_read=("deeper", "final"),
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

@@ -28,29 +28,32 @@ import yaml
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
-from lab.questions.results import latest, load
+from lab.questions.hparams import CONVNET, TWOLAYER, HparamsResult, bracket
 from lab.questions.stats import Difference, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds
 from lab.viz.curves import plot_curves
 
-BASE_CONFIGS = {"TwoLayerNet": "twolayer", "ConvNet": "lenet"}
+# the variants' labels: other questions find them in this one's result by these constants
+ORIGINAL, MORE_FC = "original", "+2 FC layers"
+SAME_WIDTHS, WIDER = "+2 convs, same widths", "+2 convs, 64 channels"
+BASE_CONFIGS = {TWOLAYER: "twolayer", CONVNET: "lenet"}
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {  # network -> label -> change to its config
-    "TwoLayerNet": {
-        "original": {},
-        "+2 FC layers": {"model": {"net": {"init_args": {"hidden_sizes": [512, 256, 128]}}}},
+    TWOLAYER: {
+        ORIGINAL: {},
+        MORE_FC: {"model": {"net": {"init_args": {"hidden_sizes": [512, 256, 128]}}}},
     },
-    "ConvNet": {
-        "original": {},
-        "+2 convs, same widths": {"model": {"net": {"init_args": {"extra_convs": 2, "extra_channels": None}}}},
-        "+2 convs, 64 channels": {"model": {"net": {"init_args": {"extra_convs": 2, "extra_channels": 64}}}},
+    CONVNET: {
+        ORIGINAL: {},
+        SAME_WIDTHS: {"model": {"net": {"init_args": {"extra_convs": 2, "extra_channels": None}}}},
+        WIDER: {"model": {"net": {"init_args": {"extra_convs": 2, "extra_channels": 64}}}},
     },
 }
 # (network, reference, variant, what the comparison isolates)
 COMPARISONS = [
-    ("TwoLayerNet", "original", "+2 FC layers", "two more fully connected layers"),
-    ("ConvNet", "original", "+2 convs, same widths", "depth alone (two more convolutions, same widths)"),
-    ("ConvNet", "+2 convs, same widths", "+2 convs, 64 channels", "width alone (64 instead of 6/16 channels)"),
-    ("ConvNet", "original", "+2 convs, 64 channels", "depth and width together"),
+    (TWOLAYER, ORIGINAL, MORE_FC, "two more fully connected layers"),
+    (CONVNET, ORIGINAL, SAME_WIDTHS, "depth alone (two more convolutions, same widths)"),
+    (CONVNET, SAME_WIDTHS, WIDER, "width alone (64 instead of 6/16 channels)"),
+    (CONVNET, ORIGINAL, WIDER, "depth and width together"),
 ]
 
 
@@ -75,31 +78,13 @@ class DeeperResult:
         return Difference.between(self.variant(network, reference).test, self.variant(network, label).test)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Two more layers",
-        CV1,
-        "§2.4b",
-        order=40,
-        result_type=DeeperResult,
-        asks="Add 2 layers to TwoLayerNet and ConvNet: higher performance? Why?",
-        configs="twolayer.yaml, lenet.yaml at the study's budget and best learning rate",
-    )
-)
-
-
 def budget() -> dict[str, Any]:
     """The hyperparameter study's epochs, so that these runs compare with its base runs."""
     return {"trainer": {"max_epochs": yaml.safe_load((EXPERIMENTS / "hparams_study.yaml").read_text())["epochs"]}}
 
 
-def tuned_rates(results) -> tuple[dict[str, float], str]:
+def tuned_rates(study: HparamsResult | None) -> tuple[dict[str, float], str]:
     """Each network's best learning rate of the latest `make hparams` (else its base config's rate)."""
-    from lab.questions.hparams import HparamsResult, bracket
-
-    folder = latest("hparams", results)
-    study = load(HparamsResult, folder) if folder else None
     rates, source = {}, "the study's best learning rate" if study else "the base config's learning rate"
     for network, config in BASE_CONFIGS.items():
         best = bracket(study.lr_points(network))[1] if study and network in study.best else None
@@ -120,7 +105,7 @@ def sweep(args: Namespace, rates: dict[str, float], epochs: dict) -> dict[str, l
         (n, label, lr)
         for n, labels in VARIANTS.items()
         for label in labels
-        if label != "original"
+        if label != ORIGINAL
         for lr in (rates[n] / 3, rates[n], rates[n] * 3)
     ]
     jobs = [
@@ -142,11 +127,11 @@ def best_rate(points: list[tuple[float, float]]) -> float:
     return max((p for p in points if p[1] == p[1]), key=lambda p: p[1])[0]
 
 
-def run(args: Namespace, out: Path) -> DeeperResult:
+def run(args: Namespace, out: Path, hparams: HparamsResult | None) -> DeeperResult:
     from lab.config import merge
 
     epochs = budget()
-    rates, source = tuned_rates(args.results)
+    rates, source = tuned_rates(hparams)
     sweeps = sweep(args, rates, epochs)
     specs = {}
     for network, labels in VARIANTS.items():
@@ -157,7 +142,7 @@ def run(args: Namespace, out: Path) -> DeeperResult:
                 merge(change, rate(lr)),
                 run_name(network, label, lr),
             )
-            own = best_rate(sweeps[f"{network}: {label}"]) if label != "original" else lr
+            own = best_rate(sweeps[f"{network}: {label}"]) if label != ORIGINAL else lr
             if own != lr:
                 specs[(network, f"{label}{RETUNED} (lr {own:.3g})")] = (
                     [BASE_CONFIGS[network], epochs],
@@ -219,7 +204,7 @@ def why(r: DeeperResult, network: str, reference: str, label: str) -> str:
 def comparisons(r: DeeperResult) -> list[tuple[str, str, str, str]]:
     """The fixed comparisons, plus each re-tuned deeper variant against the original."""
     extra = [
-        (n, "original", v.label, f"{v.label.split(',')[0]} at its own learning rate")
+        (n, ORIGINAL, v.label, f"{v.label.split(',')[0]} at its own learning rate")
         for n in VARIANTS
         for v in r.variants
         if v.network == n and RETUNED in v.label
@@ -298,3 +283,21 @@ def headline(r: DeeperResult) -> str:
     return "; ".join(
         f"{net} {label}: {r.difference(net, ref, label).points()}" for net, ref, label, _ in comparisons(r)[:2]
     )
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Two more layers",
+        CV1,
+        "§2.4b",
+        order=40,
+        result_type=DeeperResult,
+        asks="Add 2 layers to TwoLayerNet and ConvNet: higher performance? Why?",
+        configs="twolayer.yaml, lenet.yaml at the study's budget and best learning rate",
+        may_read=("hparams",),
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

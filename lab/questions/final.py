@@ -22,10 +22,8 @@ from typing import Any
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import compose, merge
-from lab.errors import LabError
 from lab.questions import CV1, Question, register
 from lab.questions.hparams import HparamsResult, StudyRow, threshold
-from lab.questions.results import latest, load
 from lab.questions.stats import Difference, Spread, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds, raise_diverged
 from lab.viz.curves import plot_curves
@@ -79,21 +77,6 @@ class Combined:
 class FinalResult:
     networks: list[Combined]
     figures: list[Figure] = field(default_factory=list)
-
-
-QUESTION = register(
-    Question(
-        __name__,
-        "Final configurations",
-        CV1,
-        "§2.4a",
-        order=35,
-        result_type=FinalResult,
-        asks="Reach the accuracy as high as you can with each network; show the final results and what was done.",
-        configs="the study's winning changes, combined, on twolayer.yaml and lenet.yaml",
-        reads=("hparams",),
-    )
-)
 
 
 def leaves(change: dict, prefix: str = "") -> set[str]:
@@ -236,13 +219,8 @@ def not_beaten(study: HparamsResult, c: Combined) -> list[str]:
     return left
 
 
-def run(args: Namespace, out: Path) -> FinalResult:
-    folder = latest("hparams", args.results)
-    if folder is None:
-        raise LabError(
-            f"no hparams results under {args.results}/: run `make hparams` first (final combines its winners)."
-        )
-    study = load(HparamsResult, folder)
+def run(args: Namespace, out: Path, hparams: HparamsResult) -> FinalResult:
+    study = hparams  # the latest `make hparams`: final combines its winners
     networks = [search(args, study, n) for n in study.best]
     specs = {
         c.network: ([c.config, {"trainer": {"max_epochs": c.epochs}}], c.change, f"final/{c.network}") for c in networks
@@ -382,3 +360,21 @@ def headline(r: FinalResult) -> str:
     return "; ".join(
         f"{c.network} {Variant('', c.runs).test.pct(1)}% test ({c.gain.points()} vs base)" for c in r.networks
     )
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Final configurations",
+        CV1,
+        "§2.4a",
+        order=35,
+        result_type=FinalResult,
+        asks="Reach the accuracy as high as you can with each network; show the final results and what was done.",
+        configs="the study's winning changes, combined, on twolayer.yaml and lenet.yaml",
+        reads=("hparams",),
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

@@ -60,20 +60,6 @@ class FinetuneResult:
         return Difference.between(self.variant(reference).test, self.variant(label).test)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Fine-tuning the ConvNet",
-        CV1,
-        "§3.2",
-        order=70,
-        result_type=FinetuneResult,
-        asks="Output layer 10 -> 5 (both loading orders), fine-tune on STL-10, compare with training from scratch.",
-        configs="experiments/stl10.yaml, stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml",
-    )
-)
-
-
 def starting_point(checkpoint: Path) -> tuple[dict, dict]:
     """The checkpoint's network options (so every setting builds the same ConvNet) and its record."""
     if not checkpoint.is_file():
@@ -340,3 +326,21 @@ def headline(r: FinetuneResult) -> str:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", type=Path, default=TARGET, help="CIFAR-10 ConvNet weights to start from")
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Fine-tuning the ConvNet",
+        CV1,
+        "§3.2",
+        order=70,
+        result_type=FinetuneResult,
+        asks="Output layer 10 -> 5 (both loading orders), fine-tune on STL-10, compare with training from scratch.",
+        configs="experiments/stl10.yaml, stl10_head.yaml, stl10_finetune.yaml, stl10_finetune_at_once.yaml",
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

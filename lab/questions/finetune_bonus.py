@@ -26,7 +26,6 @@ from lab.models.transfer import read_net_state
 from lab.module import ClassifierModule
 from lab.questions import CV1, Question, register
 from lab.questions.finetune import FULL, FinetuneResult
-from lab.questions.results import latest, load
 from lab.questions.training import user_layers
 from lab.train import build_datamodule
 from lab.viz.confusion import confusion_matrix, draw_confusion
@@ -63,21 +62,6 @@ class BonusResult:
         return self.classes[i], self.classes[j], self.confusion_matrix[i][j]
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Bonus: features before and after fine-tuning",
-        CV1,
-        "§3.3",
-        order=80,
-        result_type=BonusResult,
-        asks="Visualise what fine-tuning changes.",
-        configs="the full fine-tuning run of make finetune",
-        reads=("finetune",),
-    )
-)
-
-
 @torch.no_grad()
 def features_and_predictions(net, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     net.eval()
@@ -85,14 +69,9 @@ def features_and_predictions(net, images: torch.Tensor) -> tuple[torch.Tensor, t
     return features, net.forward_head(features).argmax(1)
 
 
-def networks(args: Namespace) -> tuple[ConvNet, torch.nn.Module, str, str, str]:
-    """The CIFAR-10 ConvNet before and the fine-tuned one after, with where they came from."""
-    folder = latest("finetune", args.results)
-    if folder is None:
-        raise LabError(
-            f"no finetune results under {args.results}/: run `make finetune` first (the bonus reads its runs)."
-        )
-    finetune = load(FinetuneResult, folder)
+def networks(finetune: FinetuneResult) -> tuple[ConvNet, torch.nn.Module, str, str, str]:
+    """The CIFAR-10 ConvNet before and the fine-tuned one after (from the latest `make finetune`), with where
+    they came from."""
     run_dir = Path(finetune.variant(FULL).runs[0].run_dir)
     best = sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
     if not best:
@@ -179,8 +158,8 @@ def misclassified_figure(dm, predictions: torch.Tensor, path: Path) -> Figure:
     )
 
 
-def run(args: Namespace, out: Path) -> BonusResult:
-    before, after, run_dir, checkpoint, start = networks(args)
+def run(args: Namespace, out: Path, finetune: FinetuneResult) -> BonusResult:
+    before, after, run_dir, checkpoint, start = networks(finetune)
     dm = build_datamodule(["stl10", *user_layers(args)])
     nets = {"before fine-tuning (CIFAR-10 ConvNet)": before, "after fine-tuning": after}
     scores, tsne = tsne_figure(dm, nets, out / "tsne.png")
@@ -287,3 +266,21 @@ def render(r: BonusResult, folder: Path) -> list:
 
 def headline(r: BonusResult) -> str:
     return f"silhouette {r.silhouette_before:.3f} -> {r.silhouette_after:.3f}; {r.misclassified} test images wrong"
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Bonus: features before and after fine-tuning",
+        CV1,
+        "§3.3",
+        order=80,
+        result_type=BonusResult,
+        asks="Visualise what fine-tuning changes.",
+        configs="the full fine-tuning run of make finetune",
+        reads=("finetune",),
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

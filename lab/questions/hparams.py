@@ -43,6 +43,10 @@ from lab.train import prepare
 from lab.viz.curves import plot_curves
 from lab.viz.style import figure, save
 
+# the study's networks (experiments/hparams_study.yaml): other questions find them in its result by these names
+TWOLAYER, CONVNET = "TwoLayerNet", "ConvNet"
+NETWORKS = (TWOLAYER, CONVNET)
+
 STUDY = EXPERIMENTS / "hparams_study.yaml"
 BASE = ("base", "-")
 
@@ -106,21 +110,6 @@ class HparamsResult:
         return sorted((float(r.value), r.val_acc) for r in self.factor_rows(network, "learning rate"))
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Hyperparameter optimization",
-        CV1,
-        "§2.4a,c",
-        order=30,
-        result_type=HparamsResult,
-        asks="Tune both networks (learning rate, batch size, epochs, optimizer, weight decay, augmentation, batch "
-        "norm) and describe the influence of each.",
-        configs="experiments/hparams_study.yaml on twolayer.yaml and lenet.yaml",
-    )
-)
-
-
 def load_study(path: Path, full: bool) -> dict:
     study = yaml.safe_load(path.read_text())
     factors = {BASE: {}} | {
@@ -140,7 +129,7 @@ def load_study(path: Path, full: bool) -> dict:
 def for_network(change: dict, network: str) -> dict:
     """A change may name one change per network (the width factor): the one for ``network``."""
     keys = set(change)
-    return change.get(network, {}) if keys and keys <= {"TwoLayerNet", "ConvNet"} else change
+    return change.get(network, {}) if keys and keys <= set(NETWORKS) else change
 
 
 def no_bar_off_a_terminal():
@@ -611,3 +600,22 @@ def add_arguments(parser) -> None:
     )
     parser.add_argument("--networks", nargs="+", default=None, help="subset of the study's networks")
     parser.add_argument("--factors", nargs="+", default=None, help="subset of the study's factors (base always runs)")
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Hyperparameter optimization",
+        CV1,
+        "§2.4a,c",
+        order=30,
+        result_type=HparamsResult,
+        asks="Tune both networks (learning rate, batch size, epochs, optimizer, weight decay, augmentation, batch "
+        "norm) and describe the influence of each.",
+        configs="experiments/hparams_study.yaml on twolayer.yaml and lenet.yaml",
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

@@ -38,21 +38,6 @@ class LrCurvesResult:
     layers: list[dict] = field(default_factory=list)  # the course CNN (A2 task 2a), read by a forward pass
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Learning rate and curves",
-        A2,
-        "task 2c",
-        order=120,
-        result_type=LrCurvesResult,
-        asks="Loss and accuracy curves, training and validation, at learning rates 1e-3, 1e-4, 1e-5.",
-        configs="experiments/course_cnn.yaml",
-        exports=(("curves.png", "lr_curves.png"),),
-    )
-)
-
-
 def run(args: Namespace, out: Path) -> LrCurvesResult:
     if any(lr <= 0 for lr in args.lrs):
         raise ValueError(f"--lrs must be positive, got {args.lrs}")
@@ -153,3 +138,22 @@ def headline(r: LrCurvesResult) -> str:
 
 def add_arguments(parser) -> None:
     parser.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 1e-4, 1e-5], help="Adam learning rates")
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Learning rate and curves",
+        A2,
+        "task 2c",
+        order=120,
+        result_type=LrCurvesResult,
+        asks="Loss and accuracy curves, training and validation, at learning rates 1e-3, 1e-4, 1e-5.",
+        configs="experiments/course_cnn.yaml",
+        exports=(("curves.png", "lr_curves.png"),),
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

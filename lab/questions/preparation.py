@@ -35,21 +35,6 @@ class PreparationResult:
     lr_scheduler: dict
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Preparation of training",
-        CV1,
-        "§2.3",
-        order=25,
-        result_type=PreparationResult,
-        asks="Prepare the dataset with a Dataset class and a DataLoader, a transform for augmentation and an "
-        "optimizer.",
-        configs="experiments/lenet.yaml",
-    )
-)
-
-
 def run(args: Namespace, out: Path) -> PreparationResult:
     from lab.data.cifar10 import load_split
 
@@ -135,3 +120,21 @@ def augment_words(augment: dict) -> str:
 
 def headline(r: PreparationResult) -> str:
     return f"{r.loader_images_per_second:,.0f} images/s through loader + augmentation; decode {r.decode_seconds:.1f} s"
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Preparation of training",
+        CV1,
+        "§2.3",
+        order=25,
+        result_type=PreparationResult,
+        asks="Prepare the dataset with a Dataset class and a DataLoader, a transform for augmentation and an "
+        "optimizer.",
+        configs="experiments/lenet.yaml",
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

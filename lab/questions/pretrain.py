@@ -24,34 +24,26 @@ from lab import console
 from lab.errors import LabError
 from lab.models.transfer import read_net_state
 from lab.paths import REPO_ROOT
-from lab.questions.results import latest, load, to_json
-from lab.questions.runner import common_arguments
+from lab.questions.hparams import CONVNET, HparamsResult
+from lab.questions.results import to_json
+from lab.questions.runner import common_arguments, read_results
 from lab.questions.training import fit
 
 TARGET = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
 
 
-def best_setting(results: Path) -> tuple[dict, str]:
+def best_setting(study: HparamsResult | None) -> tuple[dict, str]:
     """The best ConvNet change of the latest `make hparams` (none: the base config)."""
-    from lab.questions.hparams import HparamsResult
-
-    folder = latest("hparams", results)
-    if folder is None:
+    if study is None or CONVNET not in study.best:
         return {}, "experiments/lenet.yaml"
-    study = load(HparamsResult, folder)
-    if "ConvNet" not in study.best:
-        return {}, "experiments/lenet.yaml"
-    row = study.best_row("ConvNet")
+    row = study.best_row(CONVNET)
     return row.change, f"experiments/lenet.yaml + hparams best ({row.factor} = {row.value})"
 
 
 def final_setting(results: Path) -> tuple[list, dict, str] | None:
     """(configs, change, source) of the ConvNet final of the latest `make final`, as `make final` trained it."""
-    from lab.questions.final import FinalResult
-
-    folder = latest("final", results)
-    final = load(FinalResult, folder) if folder else None
-    c = next((c for c in final.networks if c.network == "ConvNet"), None) if final else None
+    final = read_results(results, may_read=("final",))["final"]
+    c = next((c for c in final.networks if c.network == CONVNET), None) if final else None
     if c is None:
         return None
     budget = "" if f"{c.epochs} epochs" in c.final_label else f", {c.epochs} epochs"  # the label may name it
@@ -65,7 +57,7 @@ def train_or_reuse(args: argparse.Namespace):
     if final is not None:
         configs, change, source = final
         return fit(args, configs, change, name="final/ConvNet", seed=0), configs, change, source
-    change, source = best_setting(args.results)
+    change, source = best_setting(read_results(args.results, may_read=("hparams",))["hparams"])
     args.epochs = args.epochs or 20
     return fit(args, ["lenet", change], name="pretrain/convnet_cifar10"), ["lenet"], change, source
 

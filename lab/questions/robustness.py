@@ -22,14 +22,15 @@ from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
 from lab.paths import REPO_ROOT
 from lab.questions import BEYOND, Question, register
-from lab.questions.results import latest, load
+from lab.questions.augment import PLAIN, TRAINED, AugmentResult
+from lab.questions.best import BestResult
+from lab.questions.deeper import WIDER, DeeperResult
+from lab.questions.hparams import CONVNET
 from lab.questions.stats import binomial_se, pct
 from lab.questions.training import user_layers
 from lab.train import build_datamodule
 from lab.trained import load_trained
 from lab.viz.style import figure, save
-
-DEEPER, AUGMENTED = "+2 convs, 64 channels", "flip + translate 4 px"
 
 
 @dataclass
@@ -61,40 +62,23 @@ class RobustnessResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Robustness to common corruptions",
-        BEYOND,
-        "robustness",
-        order=210,
-        result_type=RobustnessResult,
-        asks="How much accuracy do the trained models lose on corrupted test images, and does augmentation help?",
-        configs="the checkpoints of make deeper, make augment, make best and checkpoints/convnet_cifar10.pt",
-        reads=("deeper", "augment", "best"),
-    )
-)
-
-
-def model_sources(results: Path) -> tuple[dict[str, Path], list[str]]:
-    """name -> run folder or checkpoint of every model there is; the names of those still missing."""
-    from lab.questions.augment import AugmentResult
-    from lab.questions.best import BestResult
-    from lab.questions.deeper import DeeperResult
-
+def model_sources(
+    deeper: DeeperResult | None, augment: AugmentResult | None, best: BestResult | None
+) -> tuple[dict[str, Path], list[str]]:
+    """name -> run folder or checkpoint of every model there is (from the latest results of the questions
+    that trained them); the names of those still missing."""
     found, missing = {"LeNet-5 (shipped checkpoint)": REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"}, []
     wanted = {
-        "ConvNet +2 convs, 64 channels": ("deeper", DeeperResult, lambda r: r.variant("ConvNet", DEEPER).runs[0]),
-        "course CNN, no augmentation": ("augment", AugmentResult, lambda r: r.variant("none").runs[0]),
-        "course CNN, flip + translate": ("augment", AugmentResult, lambda r: r.variant(AUGMENTED).runs[0]),
-        "best CNN": ("best", BestResult, lambda r: r),
+        "ConvNet +2 convs, 64 channels": ("deeper", deeper, lambda r: r.variant(CONVNET, WIDER).runs[0]),
+        "course CNN, no augmentation": ("augment", augment, lambda r: r.variant(PLAIN).runs[0]),
+        "course CNN, flip + translate": ("augment", augment, lambda r: r.variant(TRAINED).runs[0]),
+        "best CNN": ("best", best, lambda r: r),
     }
-    for name, (question, kind, run_dir) in wanted.items():
-        folder = latest(question, results)
-        if folder is None:
+    for name, (question, result, run_dir) in wanted.items():
+        if result is None:
             missing.append(f"{name} (`make {question}`)")
         else:
-            found[name] = Path(run_dir(load(kind, folder)).run_dir)
+            found[name] = Path(run_dir(result).run_dir)
     return found, missing
 
 
@@ -119,9 +103,15 @@ def noise_gain(trained, images: torch.Tensor, severity: int = 3) -> float:
     return out / (noise.norm() / x.norm()).item()
 
 
-def run(args: Namespace, out: Path) -> RobustnessResult:
+def run(
+    args: Namespace,
+    out: Path,
+    deeper: DeeperResult | None,
+    augment: AugmentResult | None,
+    best: BestResult | None,
+) -> RobustnessResult:
     test = build_datamodule(["lenet", *user_layers(args)]).test_set
-    sources, missing = model_sources(args.results)
+    sources, missing = model_sources(deeper, augment, best)
     models = [evaluate(name, source, test.images, test.labels) for name, source in sources.items()]
     figures = [
         draw_severity(models, out / "accuracy_vs_severity.png"),
@@ -260,3 +250,21 @@ def render(r: RobustnessResult, folder: Path) -> list:
 
 def headline(r: RobustnessResult) -> str:
     return "; ".join(f"{m.name} {pct(m.clean, 1)}% -> {pct(m.corrupted, 1)}%" for m in r.models[:3])
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Robustness to common corruptions",
+        BEYOND,
+        "robustness",
+        order=210,
+        result_type=RobustnessResult,
+        asks="How much accuracy do the trained models lose on corrupted test images, and does augmentation help?",
+        configs="the checkpoints of make deeper, make augment, make best and checkpoints/convnet_cifar10.pt",
+        may_read=("deeper", "augment", "best"),
+        run=run,
+        render=render,
+        headline=headline,
+    )
+)

@@ -13,14 +13,24 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from lab import console, run_cache
 from lab.blocks import to_markdown
 from lab.config import EXPERIMENTS
 from lab.errors import LabError
 from lab.precision import uses_gpu
-from lab.questions import Question
-from lab.questions.results import default_root, finished, latest, load, new_run_dir, point_latest, save
+from lab.questions import REGISTRY, Question, discover
+from lab.questions.results import (
+    RESULT_FILE,
+    default_root,
+    finished,
+    latest,
+    load,
+    new_run_dir,
+    point_latest,
+    save,
+)
 from lab.run_record import git_commit
 
 
@@ -80,11 +90,12 @@ def execute(question: Question, args: argparse.Namespace) -> Path:
     """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it. A
     question that fails or is interrupted (Ctrl-C, SIGTERM) removes its folder; a killed one leaves it
     marked INCOMPLETE (lab.questions.results): no half answer is ever read as one."""
+    upstream = inputs(question, args.results)  # before the folder: a missing input leaves nothing behind
     out = new_run_dir(question.name, args.results, "-quick" if args.quick else "")
     try:
         start = time.perf_counter()
         run_cache.LEDGER.reset()
-        result = question.run(args, out)
+        result = question.run(args, out, **upstream)
         save(result, out)
         record(out, args, time.perf_counter() - start)
     except BaseException:
@@ -146,12 +157,36 @@ def log_figures(name: str, folder: Path) -> None:
         console.info(f"[lab] figures logged to W&B run {local}   (upload: make wandb-sync)")
 
 
-def load_latest(question: Question, root: Path):
-    """(result, folder) of the question's latest finished run; a LabError naming the command if none."""
-    folder = latest(question.name, root)
-    if folder is None or not (folder / "result.json").is_file():
-        raise LabError(f"no results of {question.name} under {root}/: run `{question.command}` first.")
-    return load(question.result_type, folder), folder
+def latest_result(name: str, root: Path) -> Any:
+    """Question ``name``'s latest finished typed result under ``root``; None if it has none."""
+    folder = latest(name, root)
+    if folder is None or not (folder / RESULT_FILE).is_file():
+        return None
+    discover()  # the reader may run before the module of ``name`` was imported
+    return load(REGISTRY[name].result_type, folder)
+
+
+def missing_input(name: str, root: Path, reader: str) -> LabError:
+    """The one line a reader stops with when a question it reads has no results yet."""
+    return LabError(
+        f"no {name} results under {root}/: run `make {name.replace('_', '-')}` first ({reader} reads them)."
+    )
+
+
+def read_results(root: Path, reads: tuple[str, ...] = (), may_read: tuple[str, ...] = (), reader: str = "") -> dict:
+    """name -> latest typed result of each question read (None for a ``may_read`` one not run yet); a
+    missing ``reads`` one stops with the command that makes it. Questions get theirs through ``inputs``;
+    lab.questions.pretrain, not a question, calls it itself."""
+    found = {name: latest_result(name, root) for name in (*reads, *may_read)}
+    for name in reads:
+        if found[name] is None:
+            raise missing_input(name, root, reader)
+    return found
+
+
+def inputs(question: Question, root: Path) -> dict:
+    """The keyword arguments ``question.run`` takes besides (args, out): the results it declares it reads."""
+    return read_results(root, question.reads, question.may_read, question.name)
 
 
 def main(question: Question, argv: list[str] | None = None) -> Path:

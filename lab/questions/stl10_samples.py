@@ -28,20 +28,6 @@ class STL10Samples:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "The STL-10 subset",
-        CV1,
-        "§3.1",
-        order=60,
-        result_type=STL10Samples,
-        asks="The five STL-10 classes fine-tuning uses: what they look like, at 96 px and at the network's 32 px.",
-        configs="the data section of experiments/stl10.yaml",
-    )
-)
-
-
 def run(args: Namespace, out: Path) -> STL10Samples:
     if args.per_class < 1:
         raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
@@ -124,3 +110,21 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--classes", nargs="+", default=None, help="STL-10 class names (default: experiments/stl10.yaml's)"
     )
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "The STL-10 subset",
+        CV1,
+        "§3.1",
+        order=60,
+        result_type=STL10Samples,
+        asks="The five STL-10 classes fine-tuning uses: what they look like, at 96 px and at the network's 32 px.",
+        configs="the data section of experiments/stl10.yaml",
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)

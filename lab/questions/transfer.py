@@ -26,8 +26,9 @@ from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
 from lab.paths import shown
 from lab.questions import BEYOND, Question, register
+from lab.questions.best import BestResult
 from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_checkpoint
-from lab.questions.results import latest, load
+from lab.questions.runner import missing_input
 from lab.questions.stats import Difference, spread_words
 from lab.questions.training import Variant, over_seeds
 from lab.trained import checkpoint_file
@@ -56,33 +57,12 @@ class TransferResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-QUESTION = register(
-    Question(
-        __name__,
-        "Transfer from the strong CNN",
-        BEYOND,
-        "transfer",
-        order=220,
-        result_type=TransferResult,
-        asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset (32 px; 96 px on request): how much do the starting "
-        "network and the resolution matter?",
-        configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_pretrained, stl10_head, "
-        "stl10_finetune)",
-        reads=("best", "finetune"),
-    )
-)
-
-
-def source_checkpoint(args: Namespace) -> tuple[Path, float]:
-    """The checkpoint to start from (--source, else `make best`'s) and its CIFAR-10 test accuracy."""
-    from lab.questions.best import BestResult
-
+def source_checkpoint(args: Namespace, best: BestResult | None) -> tuple[Path, float]:
+    """The checkpoint to start from (--source, else the latest `make best`'s) and its CIFAR-10 test accuracy."""
     if args.source is not None:
         return checkpoint_file(args.source), float("nan")
-    folder = latest("best", args.results)
-    if folder is None:
-        raise LabError(f"no best results under {args.results}/: run `make best` first (or pass --source RUN_OR_CKPT).")
-    best = load(BestResult, folder)
+    if best is None:
+        raise LabError(f"{missing_input('best', args.results, 'transfer')} Or pass --source RUN_OR_CKPT.")
     return Path(best.checkpoint), best.test_acc
 
 
@@ -111,18 +91,14 @@ def settings(checkpoint: Path, net: dict, pixels: int) -> dict:
     return {label: ([*base, *layers[label]], {}, f"transfer/{pixels}px_{SETTINGS[label]}") for label in SETTINGS}
 
 
-def lenet_rows(args: Namespace) -> list[Variant]:
-    folder = latest("finetune", args.results)
-    return load(FinetuneResult, folder).variants if folder is not None else []
-
-
-def run(args: Namespace, out: Path) -> TransferResult:
-    checkpoint, source_acc = source_checkpoint(args)
+def run(args: Namespace, out: Path, best: BestResult | None, finetune: FinetuneResult | None) -> TransferResult:
+    checkpoint, source_acc = source_checkpoint(args, best)
     sizes, net = sorted(set(args.pixels)), network_layer(checkpoint)  # the checkpoint is read once
     specs = {(px, label): spec for px in sizes for label, spec in settings(checkpoint, net, px).items()}
     runs = over_seeds(args, specs)
     resolutions = [Resolution(px, [Variant(label, runs[px, label]) for label in SETTINGS]) for px in sizes]
-    result = TransferResult(str(checkpoint), source_acc, resolutions, lenet_rows(args))
+    lenet = finetune.variants if finetune is not None else []  # make finetune's LeNet-5 rows, if run
+    result = TransferResult(str(checkpoint), source_acc, resolutions, lenet)
     result.figures.append(draw(result, out / "transfer.png"))
     return result
 
@@ -295,3 +271,24 @@ def add_arguments(parser) -> None:
     parser.add_argument("--source", type=Path, default=None, help=help_text)
     sizes = "input sizes, in px (default: 32; --pixels 32 96 adds STL-10's own size, 9x the pixels)"
     parser.add_argument("--pixels", type=int, nargs="+", default=[RESOLUTIONS[0]], choices=(32, 64, 96), help=sizes)
+
+
+QUESTION = register(
+    Question(
+        __name__,
+        "Transfer from the strong CNN",
+        BEYOND,
+        "transfer",
+        order=220,
+        result_type=TransferResult,
+        asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset (32 px; 96 px on request): how much do the starting "
+        "network and the resolution matter?",
+        configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_pretrained, stl10_head, "
+        "stl10_finetune)",
+        may_read=("best", "finetune"),  # best: unless --source names the checkpoint
+        run=run,
+        render=render,
+        headline=headline,
+        add_arguments=add_arguments,
+    )
+)
