@@ -1,13 +1,14 @@
-"""What a question reads: declared in its registration, resolved by the runner, ordering `make all`.
-Fake questions, no training."""
+"""What a question reads: declared in its registration, resolved by the runner, ordering `make all`; a
+render error in the report fails instead of hiding as "Missing". Fake questions, no training."""
 
 from dataclasses import dataclass
 
 import pytest
 
-from lab.blocks import Text
+from lab.blocks import Missing, Text
 from lab.questions import REGISTRY, Question, questions, register, run_order
 from lab.questions.runner import main
+from lab.report.build import build_section
 from tests.test_faults_io import _one_line
 
 
@@ -91,3 +92,18 @@ def test_the_runner_hands_a_question_the_results_it_reads_and_names_a_missing_on
         "42",
         "}",
     ]
+
+
+def test_the_report_lists_an_absent_result_as_missing_and_raises_a_render_error(tmp_path):
+    def render(r, folder):
+        return [Text({"renamed": 1}["label"])]  # a key another question renamed: a bug, not a missing result
+
+    broken = _question("broken", 1, render=render)
+    section = build_section(broken, tmp_path)
+    assert section.folder is None and isinstance(section.blocks[0], Missing)
+    folder = tmp_path / "broken" / "20240101-000000"
+    folder.mkdir(parents=True)
+    (folder / "result.json").write_text('{"n": 1}\n')
+    (tmp_path / "broken" / "latest").symlink_to(folder.name)
+    with pytest.raises(KeyError, match="label"):
+        build_section(broken, tmp_path)

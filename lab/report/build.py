@@ -45,15 +45,17 @@ class Section:
 
 
 def build_section(question: Question, root: Path) -> Section:
-    """The question's blocks from its latest result, or one Missing block naming its command."""
+    """The question's blocks from its latest result, or one Missing block naming its command when there is
+    no readable result; a render that fails (a renamed key, a bug) raises rather than hide as "Missing"."""
     folder = latest(question.name, root)
     if folder is None or not (folder / "result.json").is_file():
         return Section(question, None, [Missing(f"results/{question.name}/latest", question.command)])
     try:
-        return Section(question, folder, question.render(load(question.result_type, folder), folder))
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, StopIteration) as exc:
+        result = load(question.result_type, folder)
+    except (TypeError, ValueError) as exc:  # unreadable, or written by an older version of the question
         what = f"a complete result of {question.name} ({type(exc).__name__}: {exc})"
         return Section(question, folder, [Missing(what, question.command)])
+    return Section(question, folder, question.render(result, folder))  # an error here is a bug: it is raised
 
 
 def environment() -> list[tuple[str, str]]:
