@@ -130,6 +130,12 @@ clean: ## remove caches (never runs/, results/ or checkpoints/)
 	rm -rf .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -not -path './$(VENV)/*' -prune -exec rm -rf {} +
 
+ifeq ($(QUESTIONS)$(wildcard $(STAMP))$(LAB_SET_UP),)
+# a fresh clone knows no question yet (the list comes from the registry): set up, then ask again
+%:
+	@$(MAKE) --no-print-directory $(STAMP) && $(MAKE) --no-print-directory $@ LAB_SET_UP=1
+else
 # any other name (a typo): one line listing the targets, exit 2; existing files (requirements.txt, ...) are untouched
 %:
 	$(error unknown target '$@': make takes one of $(TARGETS) $(or $(QUESTIONS),(and the questions, once make setup has run)) (make help describes them))
+endif
