@@ -326,7 +326,8 @@ def test_compare_nets_explains_from_the_measured_gaps_and_both_ends_of_the_sweep
     text = " ".join(sensitivity_sentences(mlp, cnn))
     assert "TwoLayerNet is the more sensitive one" in text and "only TwoLayerNet diverged (lr 0.5)" in text
     short = [(0.002, 0.30), (0.015, 0.40), (0.05, 0.45)]
-    bounded = " ".join(sensitivity_sentences(_net(short, diverged=["0.15"]), _net(short)))
+    as_loaded = [list(p) for p in short]  # a result read back from JSON holds lists
+    bounded = " ".join(sensitivity_sentences(_net(as_loaded, diverged=["0.15"]), _net(short)))
     assert "best 0.05, interior for TwoLayerNet" in bounded  # a divergence above the best bounds the sweep
     assert "best 0.05, upper edge for ConvNet" in bounded  # nothing above 0.05 was tried
     gaps = locality_sentence(mlp, cnn, 0.05)[0]

@@ -304,7 +304,7 @@ def beaten_sentence(name: str, s: NetSummary) -> str:
 
 def bracket_words(s: NetSummary) -> str:
     diverged = [(float(lr), float("nan")) for lr in s.lr_diverged]  # a diverged rate bounds the sweep too
-    where, best = bracket(sorted([*s.lr_sweep, *diverged]))
+    where, best = bracket(sorted([*((float(lr), float(a)) for lr, a in s.lr_sweep), *diverged]))  # JSON: lists
     return "no sweep" if best is None else f"best {best:g}, {where}"
 
 
