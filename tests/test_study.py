@@ -291,11 +291,11 @@ def test_the_checkpoint_source_names_the_final_budget_once(tmp_path, monkeypatch
     from lab.questions import pretrain
 
     final = SimpleNamespace(config="lenet", epochs=18, change={}, network="ConvNet")
-    monkeypatch.setattr(pretrain, "latest", lambda name, results: tmp_path)
     labels = {"combined winners, 18 epochs": "(combined winners, 18 epochs)", "base": "(base, 18 epochs)"}
     for label, shown in labels.items():
         case = SimpleNamespace(**vars(final), final_label=label)
-        monkeypatch.setattr(pretrain, "load", lambda kind, folder, case=case: SimpleNamespace(networks=[case]))
+        found = {"final": SimpleNamespace(networks=[case])}
+        monkeypatch.setattr(pretrain, "read_results", lambda results, may_read, found=found: found)
         assert f"make final {shown}, seed 0" in pretrain.final_setting(tmp_path)[2]
 
 
