@@ -3,6 +3,7 @@ missing), a question registered at runtime, and conclusions that follow the numb
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
@@ -425,3 +426,14 @@ def test_the_a2_document_states_the_cifar10_split_it_used(tmp_path):
     point_latest(folder)
     assert "45,000 training and 5,000 validation images (a seeded split" in cifar10_split(tmp_path)
     assert "1,000 official test images" in cifar10_split(tmp_path)
+
+
+def test_the_page_count_prints_a_report_under_a_relative_results_folder(tmp_path, monkeypatch):
+    from lab.report import pages
+
+    calls = []
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pages, "browser", lambda: "chromium")
+    monkeypatch.setattr(pages.subprocess, "run", lambda argv, **kw: calls.append(argv))
+    pages.print_to_pdf(Path("results/CV1.html"), Path("results/CV1.pdf"))
+    assert calls[0][-1] == (tmp_path / "results" / "CV1.html").as_uri()

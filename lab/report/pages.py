@@ -44,7 +44,7 @@ def print_to_pdf(html: Path, pdf: Path) -> None:
             "--disable-gpu",
             "--no-pdf-header-footer",
             f"--print-to-pdf={pdf}",
-            html.as_uri(),
+            html.resolve().as_uri(),  # a relative --results folder too
         ],
         check=True,
         capture_output=True,
