@@ -68,6 +68,14 @@ def question_args(tiny_config, tmp_path) -> list[str]:
 
 
 @pytest.fixture
+def run_context(tiny_config, tmp_path):
+    """The RunContext that ``question_args`` parses to: what a test hands to training and question code."""
+    from lab.questions.context import RunContext
+
+    return RunContext.of(configs=[tiny_config, SMOKE], results=tmp_path / "results", accelerator="cpu", workers=1)
+
+
+@pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
     """No dataset anywhere: LAB_DATA_DIR unset, shared and local folders pointed at empty dirs."""
     import lab.paths

@@ -127,11 +127,10 @@ def test_each_rungs_description_names_the_values_its_config_sets():
 
 
 def test_the_ladder_trains_at_most_its_own_seeds_whatever_seeds_says():
-    from argparse import Namespace
+    from lab.questions.ablation import ladder_context
+    from lab.questions.context import RunContext
 
-    from lab.questions.ablation import ladder_args
-
-    args = Namespace(seeds=3, quick=False, config=[])
-    assert ladder_args(args, {"seeds": 1}).seeds == 1 and args.seeds == 3  # the caller's options untouched
-    assert ladder_args(Namespace(seeds=1, quick=False, config=[]), {"seeds": 2}).seeds == 1
-    assert ladder_args(args, {}).seeds == 3
+    ctx = RunContext(seeds=3)
+    assert ladder_context(ctx, {"seeds": 1}).seeds == 1 and ctx.seeds == 3  # the caller's context untouched
+    assert ladder_context(RunContext(seeds=1), {"seeds": 2}).seeds == 1
+    assert ladder_context(ctx, {}).seeds == 3

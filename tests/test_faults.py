@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from argparse import Namespace
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ from lab.checkpoints import AtomicCheckpointIO
 from lab.cli import main, run_cli
 from lab.errors import LabError
 from lab.paths import REPO_ROOT
+from lab.questions.context import RunContext
 from lab.train import reload, run
 
 SHORT = [
@@ -236,7 +236,7 @@ def test_the_lr_finder_writes_nothing_where_it_runs(tiny_config, tmp_path, monke
 
     (tmp_path / "cwd").mkdir()
     monkeypatch.chdir(tmp_path / "cwd")  # where a relative runs/ (checkpoints, the finder's restore point) would land
-    finder = lr_finder(Namespace(config=[str(tiny_config)], accelerator="cpu"), "twolayer", steps=5)
+    finder = lr_finder(RunContext(configs=(str(tiny_config),), accelerator="cpu"), "twolayer", steps=5)
     assert len(finder["lr"]) == 5
     assert list((tmp_path / "cwd").iterdir()) == [] and list(tmp_path.rglob("*.ckpt")) == []
 

@@ -2,22 +2,23 @@
 seed, training code, data), a finished run of the same identity is reused, an interrupted or deleted one
 is not, and --retrain trains again."""
 
+import dataclasses
 import json
 import shutil
-from argparse import Namespace
 
 import pytest
 
 from lab import run_cache
 from lab.questions import questions
+from lab.questions.context import RunContext
 from lab.questions.runner import main
 from lab.questions.training import Job, fit, fit_many
 from tests.conftest import SMOKE
 
 
 @pytest.fixture
-def args(tiny_config):
-    return Namespace(config=[tiny_config, SMOKE], accelerator="cpu", epochs=None, workers=1, retrain=False)
+def args(run_context):
+    return run_context
 
 
 @pytest.fixture(autouse=True)
@@ -86,8 +87,7 @@ def test_a_finished_run_is_reused_and_retrain_trains_again(args, tmp_path):
     assert len(run_cache.LEDGER.trained) == 1 and run_cache.LEDGER.reused == [str(first.run_dir.resolve())]
     assert again.history == first.history and again.test == first.test and again.fit_seconds == first.fit_seconds
     assert not (tmp_path / "runs" / "cache" / "b").exists()
-    args.retrain = True
-    retrained = fit(args, ["lenet"], name="cache/a")
+    retrained = fit(dataclasses.replace(args, retrain=True), ["lenet"], name="cache/a")
     assert retrained.run_dir != first.run_dir and len(run_cache.LEDGER.trained) == 2
 
 
@@ -149,7 +149,7 @@ def test_make_all_records_runs_trained_and_reused_and_a_rebuild_apart(tmp_path, 
     monkeypatch.setattr(lab.bench_results, "RESULTS", tmp_path / "results.md")
     for q in questions():
         _answer(tmp_path / "results", q.name, trained, 2)
-    record_wall_times(Namespace(results=tmp_path / "results", quick=True, seeds=1))
+    record_wall_times(RunContext(results=tmp_path / "results", quick=True, seeds=1))
     text = (tmp_path / "results.md").read_text()
     count = len(questions())
     assert f"<!-- bench:{section} -->" in text and text.count("<!-- bench:") == 1

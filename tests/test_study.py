@@ -265,21 +265,23 @@ def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_fo
     """§3 fine-tunes §2.4's final ConvNet: `make all` re-exports the checkpoint when its record names another
     source; never from QUICK/SMOKE answers, and not when it already is the final's."""
     import json
-    from argparse import Namespace
+    from dataclasses import replace
 
     from lab.questions import pretrain
+    from lab.questions.context import RunContext
 
     target, calls = tmp_path / "convnet_cifar10.pt", []
     monkeypatch.setattr(pretrain, "TARGET", target)
     monkeypatch.setattr(pretrain, "final_setting", lambda results: (["lenet"], {}, "make final, seed 0"))
-    monkeypatch.setattr(pretrain, "pretrain", lambda args: calls.append(args) or {"source": "new"})
-    full = Namespace(results=tmp_path, quick=False, config=[], accelerator="cpu")
+    monkeypatch.setattr(pretrain, "pretrain", lambda ctx, opts: calls.append((ctx, opts)) or {"source": "new"})
+    full = RunContext(results=tmp_path, accelerator="cpu")
     target.with_suffix(".json").write_text(json.dumps({"source": "an older study"}))
-    assert pretrain.refresh(Namespace(**{**vars(full), "quick": True})) is None
-    assert pretrain.refresh(Namespace(**{**vars(full), "config": ["experiments/smoke.yaml"]})) is None
+    assert pretrain.refresh(replace(full, quick=True)) is None
+    assert pretrain.refresh(replace(full, configs=("experiments/smoke.yaml",))) is None
     assert not calls
     assert pretrain.refresh(full) == {"source": "new"}
-    assert calls[0].force and calls[0].epochs is None and calls[0].output == target
+    ctx, opts = calls[0]
+    assert opts.force and ctx.epochs is None and opts.output == target
     same = {"source": "experiments/lenet.yaml + make final (renamed label), seed 0", "config": ["lenet"], "change": {}}
     target.with_suffix(".json").write_text(json.dumps(same))
     assert pretrain.refresh(full) is None and len(calls) == 1  # the same network under another wording
@@ -300,11 +302,10 @@ def test_the_checkpoint_source_names_the_final_budget_once(tmp_path, monkeypatch
 
 
 def test_the_lr_finder_draws_no_progress_bar_into_a_log(tiny_config, capsys):
-    from argparse import Namespace
-
+    from lab.questions.context import RunContext
     from lab.questions.hparams import lr_finder
 
-    found = lr_finder(Namespace(config=[tiny_config], accelerator="cpu", quick=False), "lenet", steps=4)
+    found = lr_finder(RunContext(configs=(tiny_config,), accelerator="cpu"), "lenet", steps=4)
     assert len(found["lr"]) == 4
     assert "Finding best initial lr" not in capsys.readouterr().err
 

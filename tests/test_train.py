@@ -1,6 +1,5 @@
 """lab.train.run: a run from code, exactly as `python -m lab fit` would make it, with its results in memory."""
 
-import argparse
 import csv
 import sys
 from pathlib import Path
@@ -84,14 +83,13 @@ def test_metrics_csv_has_the_names_readme_documents(tiny_run):
 
 
 @pytest.mark.slow
-def test_independent_runs_train_side_by_side_in_worker_processes(question_args, tiny_config):
+def test_independent_runs_train_side_by_side_in_worker_processes(run_context):
+    from dataclasses import replace
+
     from lab.errors import NonFiniteLossError
-    from lab.questions.runner import common_arguments
     from lab.questions.training import Job, RunSummary, fit_many
 
-    parser = argparse.ArgumentParser()
-    common_arguments(parser)
-    args = parser.parse_args([*question_args[:-2], "--workers", "2"])
+    args = replace(run_context, workers=2)
     diverging = {"model": {"optimizer": {"init_args": {"lr": 1e30}}}, "trainer": {"limit_train_batches": 8}}
     jobs = [
         Job(("lenet",), {}, "pool/a", 0),

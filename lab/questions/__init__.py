@@ -1,8 +1,9 @@
 """The coursework questions, one module each, found by a registry.
 
-A question module defines a result dataclass, ``run(args, out, **inputs) -> result`` (trains or computes,
+A question module defines a result dataclass, ``run(ctx, out, **inputs) -> result`` (trains or computes,
 writes its figures into ``out``), ``render(result, folder) -> blocks`` (what the report says about it),
-``headline(result) -> str`` (README's one line) and, if it has options of its own, ``add_arguments(parser)``;
+``headline(result) -> str`` (README's one line) and, if it has options of its own, a frozen dataclass of them
+(``options=Options``: its fields are its flags, ``run`` gets an instance as ``opts``; lab/questions/context.py);
 at its end it registers them (the registry holds the callables, as timm's ``register_model`` does)::
 
     QUESTION = register(Question(__name__, "TwoLayerNet vs ConvNet", CV1, "§2.4d", order=50,
@@ -11,7 +12,7 @@ at its end it registers them (the registry holds the callables, as timm's ``regi
                                  run=run, render=render, headline=headline))
 
 ``reads`` and ``may_read`` name the questions whose results it takes: the runner hands ``run`` each one's
-latest typed result as a keyword argument (``run(args, out, hparams=..., deeper=None, final=...)``; a
+latest typed result as a keyword argument (``run(ctx, out, hparams=..., deeper=None, final=...)``; a
 ``may_read`` one not run yet is None, a missing ``reads`` one stops with the command that makes it), and
 ``make all`` runs every question after those it reads. ``make <name>`` (underscores as hyphens) runs it,
 the report and README list it: adding a question is writing its module and its test.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import heapq
 import importlib
 import pkgutil
-from argparse import ArgumentParser
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
@@ -48,10 +48,10 @@ class Question:
     may_read: tuple[str, ...] = ()  # questions whose results it uses when they exist (None when not run)
     exports: tuple[tuple[str, str], ...] = ()  # (file in its results folder, name in results/pku/): A2's deliverables
     _: KW_ONLY
-    run: Callable[..., Any] | None = None  # (args, out, **inputs) -> result
+    run: Callable[..., Any] | None = None  # (ctx, out[, opts], **inputs) -> result
     render: Callable[[Any, Path], list] | None = None  # (result, folder) -> report blocks
     headline: Callable[[Any], str] | None = None  # result -> README's one line
-    add_arguments: Callable[[ArgumentParser], None] | None = None  # its own command-line options, if any
+    options: type | None = None  # its own options, a frozen dataclass (its flags; ``run`` gets it as ``opts``)
 
     def __post_init__(self) -> None:
         missing = [f for f in ("run", "render", "headline") if not callable(getattr(self, f))]
@@ -127,3 +127,12 @@ def run_order(found: list[Question]) -> list[Question]:
         stuck = sorted(n for n, w in waiting.items() if w)
         raise ValueError(f"the reads of questions {', '.join(stuck)} form a cycle: none of them can run first")
     return ordered
+
+
+def ask(name: str, **options: Any) -> Any:
+    """Run question ``name`` from Python (a notebook) through the same runner as ``python -m lab.questions``:
+    keyword arguments are the flags (``ask("hparams", seeds=1, epochs=2, configs=["experiments/smoke.yaml"])``);
+    returns its typed result."""
+    from lab.questions.runner import ask as run_question
+
+    return run_question(name, **options)

@@ -10,18 +10,19 @@ reads (done ones skipped unless --force).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from lab import console
 from lab.bench_results import environment, write_section
 from lab.paths import REPO_ROOT
 from lab.questions import REGISTRY, pretrain, questions, run_order
+from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.results import latest
-from lab.questions.runner import common_arguments, execute, resolve
+from lab.questions.runner import execute
 from lab.questions.runner import main as run_one
 
 
@@ -30,31 +31,43 @@ def list_targets() -> None:
         print(f"  {q.target:<16} {q.source}: {q.title}")
 
 
+@dataclass(frozen=True)
+class AllOptions:
+    """What ``all`` takes besides the common switches.
+
+    Attributes:
+        force: rerun questions that already have results
+    """
+
+    force: bool = False
+
+
 def run_all(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(
-        prog="python -m lab.questions all", description="every question, each after the ones it reads"
+    parser = parser_for(
+        "python -m lab.questions all", "every question, each after the ones it reads", RunContext, AllOptions
     )
-    common_arguments(parser)
-    parser.add_argument("--force", action="store_true", help="rerun questions that already have results")
-    args = resolve(parser, parser.parse_args(argv))
+    ctx, opts = parse(parser, argv, RunContext, AllOptions)
+    with console.user_errors(ctx.debug):
+        run_every(ctx, opts.force)
+
+
+def run_every(ctx: RunContext, force: bool) -> None:
+    """Every question in `make all`'s order, each with its own default options; done ones skipped unless ``force``."""
     start = time.perf_counter()
     for question in run_order(questions()):
-        if not args.force and latest(question.name, args.results) is not None:
+        if not force and latest(question.name, ctx.results) is not None:
             console.info(
-                f"[all] {question.target}: done ({args.results}/{question.name}/latest), skipped; --force reruns it"
+                f"[all] {question.target}: done ({ctx.results}/{question.name}/latest), skipped; --force reruns it"
             )
             continue
         console.info(f"[all] {question.target}")
-        if question.name == "finetune" and pretrain.refresh(args):  # fine-tuning starts from the final ConvNet
+        if question.name == "finetune" and pretrain.refresh(ctx):  # fine-tuning starts from the final ConvNet
             console.info(f"[all] {pretrain.TARGET.relative_to(REPO_ROOT)}: now the final ConvNet of make final")
         q_start = time.perf_counter()
-        own = argparse.ArgumentParser(add_help=False)
-        if question.add_arguments:
-            question.add_arguments(own)
-        execute(question, argparse.Namespace(**{**vars(own.parse_args([])), **vars(args)}))
+        execute(question, ctx)
         console.info(f"[all] {question.target}: {time.perf_counter() - q_start:.0f} s")
     console.info(f"[all] finished in {time.perf_counter() - start:.0f} s")
-    record_wall_times(args)
+    record_wall_times(ctx)
 
 
 def measured(folder: Path | None, quick: bool) -> dict | None:
@@ -64,10 +77,10 @@ def measured(folder: Path | None, quick: bool) -> dict | None:
     return info if plain and info["quick"] == quick else None
 
 
-def record_wall_times(args: argparse.Namespace) -> None:
+def record_wall_times(ctx: RunContext) -> None:
     """benchmarks/results.md: the wall time of every question's latest answer (from its run.json), once
     every question has one made the same way (full or QUICK=1); SMOKE and test runs are not measurements."""
-    infos = {q.target: measured(latest(q.name, args.results), args.quick) for q in questions()}
+    infos = {q.target: measured(latest(q.name, ctx.results), ctx.quick) for q in questions()}
     if None in infos.values():
         return
     total = sum(i["seconds"] for i in infos.values())
@@ -78,7 +91,7 @@ def record_wall_times(args: argparse.Namespace) -> None:
     )
     trained, reused = (sum(i.get(k, 0) for i in infos.values()) for k in ("runs_trained", "runs_reused"))
     rebuilt = trained == 0 and reused > 0  # FORCE=1 after a full make: every run came from the run cache
-    quick = (" QUICK=1" if args.quick else "") + (" FORCE=1" if rebuilt else "")
+    quick = (" QUICK=1" if ctx.quick else "") + (" FORCE=1" if rebuilt else "")
     what = "every answer rebuilt from cached runs" if rebuilt else "wall time per question"
     header = (
         "| question | wall time (s) | (min) | workers | runs trained | runs reused |\n"
@@ -86,13 +99,13 @@ def record_wall_times(args: argparse.Namespace) -> None:
     )
     body = (
         f"## `make all{quick}`: {what}\n\n`make all{quick}` (`python -m lab.questions all`; each "
-        f"question's time from its results' run.json), {args.seeds} seed(s) per compared setting — "
+        f"question's time from its results' run.json), {ctx.seeds} seed(s) per compared setting — "
         f"{environment()}.\n\n{header}\n{rows}\n"
         f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** | | **{trained}** | **{reused}** |\n"
         "\nRuns reused: a training run whose identity (resolved config, seed, training code, data) had already "
         "finished, taken from the run cache (lab/run_cache.py) instead of trained again.\n"
     )
-    write_section(("make_all_quick" if args.quick else "make_all") + ("_rebuilt" if rebuilt else ""), body)
+    write_section(("make_all_quick" if ctx.quick else "make_all") + ("_rebuilt" if rebuilt else ""), body)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,8 +126,7 @@ def main(argv: list[str] | None = None) -> None:
             f"error: {given}: python -m lab.questions takes one of {targets}, or list, targets or all.", file=sys.stderr
         )
         sys.exit(2)
-    with console.user_errors("--debug" in argv):
-        run_all(argv[1:])
+    run_all(argv[1:])
 
 
 if __name__ == "__main__":

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import copy
 import math
-from argparse import Namespace
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import EXPERIMENTS, compose, experiment_path
 from lab.errors import LabError
 from lab.questions import A2, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
 from lab.trained import load_trained
@@ -97,15 +97,15 @@ def rung_config(ladder: dict[str, Any], k: int) -> dict[str, Any]:
     return compose(rung_layers(ladder, k))
 
 
-def ladder_args(args: Namespace, ladder: dict[str, Any]) -> Namespace:
+def ladder_context(ctx: RunContext, ladder: dict[str, Any]) -> RunContext:
     """At most the ladder's own number of seeds (its budget: one ladder of nine runs), and with --quick its quick
     budget right after quick.yaml."""
-    args = Namespace(**{**vars(args), "seeds": min(args.seeds, ladder.get("seeds", args.seeds))})
-    if not args.quick or not ladder.get("quick"):
-        return args
-    configs = list(args.config)
+    ctx = replace(ctx, seeds=min(ctx.seeds, ladder.get("seeds", ctx.seeds)))
+    if not ctx.quick or not ladder.get("quick"):
+        return ctx
+    configs = ctx.configs
     at = next((i + 1 for i, c in enumerate(configs) if Path(str(c)).name == "quick.yaml"), 0)
-    return Namespace(**{**vars(args), "config": [*configs[:at], ladder["quick"], *configs[at:]]})
+    return replace(ctx, configs=(*configs[:at], ladder["quick"], *configs[at:]))
 
 
 @torch.no_grad()
@@ -119,28 +119,28 @@ def tta_accuracy(run_dir: str, images: torch.Tensor, labels: torch.Tensor, batch
     return correct / len(labels)
 
 
-def run(args: Namespace, out: Path) -> AblationResult:
+def run(ctx: RunContext, out: Path, opts: Options) -> AblationResult:
     from lab.train import build_datamodule
 
-    path = experiment_path(args.ladder)
+    path = experiment_path(opts.ladder)
     ladder = read_ladder(path)
-    args = ladder_args(args, ladder)
+    ctx = ladder_context(ctx, ladder)
     count = len(ladder["rungs"])
     # the last (widest, slowest) rungs first: the two workers then finish together instead of one alone
-    jobs = [Job(tuple(rung_layers(ladder, k)), {}, f"ablation/{k}", s) for k in range(count) for s in range(args.seeds)]
-    outcomes = iter(reversed(fit_many(args, jobs[::-1])))
-    test = build_datamodule([*rung_layers(ladder, 0), *user_layers(args)]).test_set
+    jobs = [Job(tuple(rung_layers(ladder, k)), {}, f"ablation/{k}", s) for k in range(count) for s in range(ctx.seeds)]
+    outcomes = iter(reversed(fit_many(ctx, jobs[::-1])))
+    test = build_datamodule([*rung_layers(ladder, 0), *user_layers(ctx)]).test_set
     rungs = []
     for spec in ladder["rungs"]:
         rung = RungResult(spec["name"], spec["change"], spec.get("why", ""))
-        for _ in range(args.seeds):
+        for _ in range(ctx.seeds):
             outcome = next(outcomes)
             if isinstance(outcome, RunSummary):
                 rung.runs.append(outcome)
                 rung.tta_acc.append(tta_accuracy(outcome.run_dir, test.images, test.labels))
         rungs.append(rung)
-    epochs = args.epochs or compose([*rung_layers(ladder, 0), *user_layers(args)])["trainer"]["max_epochs"]
-    result = AblationResult(path.name, epochs, args.seeds, len(test.labels), args.workers, rungs)
+    epochs = ctx.epochs or compose([*rung_layers(ladder, 0), *user_layers(ctx)])["trainer"]["max_epochs"]
+    result = AblationResult(path.name, epochs, ctx.seeds, len(test.labels), ctx.workers, rungs)
     result.figures = [draw_ladder(result, out / "ablation.png")]
     return result
 
@@ -295,12 +295,15 @@ def headline(r: AblationResult) -> str:
     )
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument(
-        "--ladder",
-        default=str(EXPERIMENTS / "ablation.yaml"),
-        help="the ladder file (default: experiments/ablation.yaml)",
-    )
+@dataclass(frozen=True)
+class Options:
+    """The ablation's own option.
+
+    Attributes:
+        ladder: the ladder file
+    """
+
+    ladder: str = str(EXPERIMENTS / "ablation.yaml")
 
 
 QUESTION = register(
@@ -317,6 +320,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

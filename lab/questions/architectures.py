@@ -9,13 +9,13 @@ parameters of F6 with the calculation.
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Table, Text, markdown_table
 from lab.models import ConvNet, TwoLayerNet, count_parameters
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.viz.layers import layer_table
 
 INPUT_SHAPE = (3, 32, 32)
@@ -108,7 +108,7 @@ def deviations(net: ConvNet) -> list[list[str]]:
     ]
 
 
-def run(args: Namespace, out: Path) -> ArchitecturesResult:
+def run(ctx: RunContext, out: Path) -> ArchitecturesResult:
     nets = {"TwoLayerNet": TwoLayerNet(), "ConvNet": ConvNet()}
     return ArchitecturesResult(
         input_shape=list(INPUT_SHAPE),

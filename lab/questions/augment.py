@@ -11,7 +11,6 @@ the training batches harder.
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from lab.data.augment import AugmentConfig, BatchAugment
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.paths import find_dataset
 from lab.questions import A2, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import Difference, Spread, spread_words
 from lab.questions.training import Variant, over_seeds
 from lab.viz.curves import plot_curves
@@ -117,11 +117,11 @@ def augmentation_figure(image: torch.Tensor, out: Path, samples: int = 5, seed: 
     return save(fig, out / "lenna_augmentations.png", title, caption, label="A2 Figure 3")
 
 
-def run(args: Namespace, out: Path) -> AugmentResult:
-    image, file = load_image(args.image)
+def run(ctx: RunContext, out: Path, opts: Options) -> AugmentResult:
+    image, file = load_image(opts.image)
     lenna = augmentation_figure(image, out)
     specs = {label: (["course_cnn"], change, f"augment/{label.split()[0]}") for label, change in TRAINING.items()}
-    variants = [Variant(label, runs) for label, runs in over_seeds(args, specs).items()]
+    variants = [Variant(label, runs) for label, runs in over_seeds(ctx, specs).items()]
     curves = plot_curves(
         {v.label: v.runs[0].history for v in variants},
         out / "curves.png",
@@ -189,8 +189,15 @@ def headline(r: AugmentResult) -> str:
     return f"train - val gap {r.gaps(PLAIN).pct(1)} -> {r.gaps(TRAINED).pct(1)} points"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--image", type=Path, default=None, help="image to augment (default: Lenna.png, data folders)")
+@dataclass(frozen=True)
+class Options:
+    """augment's own option.
+
+    Attributes:
+        image: image to augment (default: Lenna.png, data folders)
+    """
+
+    image: Path | None = None
 
 
 QUESTION = register(
@@ -207,6 +214,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

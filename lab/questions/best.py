@@ -11,7 +11,6 @@ error and the confusion matrix. ``--from-run`` reports a finished run folder aga
 from __future__ import annotations
 
 import math
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import A2, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import fit
 from lab.train import RunResult, reload
@@ -93,13 +93,13 @@ def performance_figure(result: RunResult, path: Path, title: str, plain: float =
     return save(fig, path, title, caption, label="A2 Figure 4")
 
 
-def run(args: Namespace, out: Path) -> BestResult:
+def run(ctx: RunContext, out: Path, opts: Options) -> BestResult:
     result = (
-        reload(args.from_run, args.accelerator)
-        if args.from_run
-        else fit(args, [args.experiment], name=f"best/{args.experiment}")
+        reload(opts.from_run, ctx.accelerator)
+        if opts.from_run
+        else fit(ctx, [opts.experiment], name=f"best/{opts.experiment}")
     )
-    title = f"Best performance of the hand-written CNN ({args.experiment})"
+    title = f"Best performance of the hand-written CNN ({opts.experiment})"
     trained = load_trained(Path(result.best_checkpoint or result.run_dir))
     test = result.datamodule.test_set
     plain = trained.accuracy(test.images, test.labels)
@@ -107,7 +107,7 @@ def run(args: Namespace, out: Path) -> BestResult:
     timing = result.time_to_accuracy or {}
     history = timing.get("history") or []
     return BestResult(
-        config=args.experiment,
+        config=opts.experiment,
         test_acc=result.test["test/acc"],
         test_images=int(result.confusion.sum()),
         best_val_acc=result.best_val_acc,
@@ -233,11 +233,17 @@ def headline(r: BestResult) -> str:
     )
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--experiment", default="best", help="experiments/<name>.yaml to train (default: best)")
-    parser.add_argument(
-        "--from-run", type=Path, default=None, help="a finished run folder (runs/.../version_N): report it, no training"
-    )
+@dataclass(frozen=True)
+class Options:
+    """best's own options.
+
+    Attributes:
+        experiment: experiments/<name>.yaml to train
+        from_run: a finished run folder (runs/.../version_N): report it, no training
+    """
+
+    experiment: str = "best"
+    from_run: Path | None = None
 
 
 QUESTION = register(
@@ -255,6 +261,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

@@ -14,7 +14,6 @@ writes bn_loss.txt (the 50 training losses and the validation loss, one per line
 from __future__ import annotations
 
 import math
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from lab.blocks import Figure, Text, placed
 from lab.errors import CorruptDataError, DataNotFoundError
 from lab.numpy_bn import BatchNormState, ToyMLP
 from lab.questions import A2, Question, register
+from lab.questions.context import RunContext
 from lab.viz.style import figure, save
 
 SIDE, COUNT = 28, 10
@@ -105,10 +105,10 @@ def load_images(folder: Path | None) -> tuple[np.ndarray, str]:
     )
 
 
-def run(args: Namespace, out: Path) -> BNResult:
-    if args.iterations < 1 or args.lr <= 0:
+def run(ctx: RunContext, out: Path, opts: Options) -> BNResult:
+    if opts.iterations < 1 or opts.lr <= 0:
         raise ValueError("--iterations must be >= 1 and --lr > 0")
-    x, source = load_images(args.images)
+    x, source = load_images(opts.images)
     console.info(f"images: {source}")
     model = ToyMLP.from_seed(14)
     console.info(
@@ -116,8 +116,8 @@ def run(args: Namespace, out: Path) -> BNResult:
         "statistic (PyTorch's convention, unbiased batch variance); inference uses them"
     )
     losses = []
-    for it in range(1, args.iterations + 1):
-        losses.append(model.train_step(x[:-1], LABELS[:-1], args.lr))
+    for it in range(1, opts.iterations + 1):
+        losses.append(model.train_step(x[:-1], LABELS[:-1], opts.lr))
         console.info(f"iteration: {it}, loss: {losses[-1]:.6f}")
     val = model.evaluate(x[-1:], LABELS[-1:])
     console.info(f"validation loss: {val:.6f}")
@@ -126,7 +126,7 @@ def run(args: Namespace, out: Path) -> BNResult:
     model.bn = trained_stats
     (out / "bn_loss.txt").write_text("".join(f"{v:.6f}\n" for v in [*losses, val]))
     drawn = draw(losses, val, out / "loss_curve.png")
-    result = BNResult(source, args.iterations, args.lr, model.bn.momentum, losses, val, initial, [drawn])
+    result = BNResult(source, opts.iterations, opts.lr, model.bn.momentum, losses, val, initial, [drawn])
     result.validation_loss_batch_stats, result.mean_gap, result.var_ratio = against_batch_statistics(model, x)
     return result
 
@@ -213,10 +213,19 @@ def headline(r: BNResult) -> str:
     return f"loss {loss[0]:.2f} -> {loss[-1]:.3f} in {r.iterations} iterations; validation {r.validation_loss:.3f}"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--images", type=Path, default=None, help="a course mnist_subset/ folder with 0.png ... 9.png")
-    parser.add_argument("--iterations", type=int, default=50)
-    parser.add_argument("--lr", type=float, default=0.1)
+@dataclass(frozen=True)
+class Options:
+    """bn's own options.
+
+    Attributes:
+        images: a course mnist_subset/ folder with 0.png ... 9.png
+        iterations: training steps of the batch-norm layer
+        lr: their learning rate
+    """
+
+    images: Path | None = None
+    iterations: int = 50
+    lr: float = 0.1
 
 
 QUESTION = register(
@@ -234,6 +243,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

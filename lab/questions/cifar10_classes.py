@@ -8,12 +8,12 @@ pixel statistics and a description generated from those facts).
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se
 from lab.questions.training import user_layers
 from lab.train import build_datamodule
@@ -98,17 +98,17 @@ def test_set_note(n: int) -> str:
     )
 
 
-def run(args: Namespace, out: Path) -> ClassesResult:
-    if args.per_class < 1:
-        raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
-    dm = build_datamodule(["lenet", *user_layers(args)])
+def run(ctx: RunContext, out: Path, opts: Options) -> ClassesResult:
+    if opts.per_class < 1:
+        raise ValueError(f"--per-class must be >= 1, got {opts.per_class}")
+    dm = build_datamodule(["lenet", *user_layers(ctx)])
     grid = sample_grid(
         dm.train_set.images,
         dm.train_set.labels,
         dm.classes,
         out / "classes.png",
         "CIFAR-10 training images by class",
-        per_class=args.per_class,
+        per_class=opts.per_class,
         classes_per_row=2,
     )
     result = facts(dm)
@@ -148,8 +148,15 @@ def headline(f: ClassesResult) -> str:
     )
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--per-class", type=int, default=6, help="sample pictures per class")
+@dataclass(frozen=True)
+class Options:
+    """cifar10_classes' own option.
+
+    Attributes:
+        per_class: sample pictures per class
+    """
+
+    per_class: int = 6
 
 
 QUESTION = register(
@@ -165,6 +172,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

@@ -11,13 +11,13 @@ every sentence is computed from those numbers.
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.deeper import MORE_FC, ORIGINAL, SAME_WIDTHS, WIDER, DeeperResult
 from lab.questions.final import FinalResult
 from lab.questions.hparams import CONVNET, NETWORKS, TWOLAYER, HparamsResult, bracket, threshold
@@ -149,12 +149,12 @@ def others(study: HparamsResult, deeper: DeeperResult | None, network: str, own:
 
 
 def run(
-    args: Namespace, out: Path, hparams: HparamsResult, deeper: DeeperResult | None, final: FinalResult | None
+    ctx: RunContext, out: Path, hparams: HparamsResult, deeper: DeeperResult | None, final: FinalResult | None
 ) -> CompareResult:
     study = hparams
     if not set(NETWORKS) <= set(study.best):
         raise LabError(
-            f"the latest hparams results under {args.results}/ lack one of the two networks: "
+            f"the latest hparams results under {ctx.results}/ lack one of the two networks: "
             "run `make hparams` for both."
         )
     result = CompareResult({n: summarise(study, deeper, n) for n in NETWORKS})

@@ -18,7 +18,6 @@ then says whether a drop is optimisation (the deeper net fits its training set l
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import yaml
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.hparams import CONVNET, TWOLAYER, HparamsResult, bracket
 from lab.questions.stats import Difference, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds
@@ -96,7 +96,7 @@ def rate(lr: float) -> dict[str, Any]:
     return {"model": {"optimizer": {"init_args": {"lr": lr}}}}
 
 
-def sweep(args: Namespace, rates: dict[str, float], epochs: dict) -> dict[str, list[tuple[float, float]]]:
+def sweep(ctx: RunContext, rates: dict[str, float], epochs: dict) -> dict[str, list[tuple[float, float]]]:
     """Every deeper variant at the tuned rate / 3, itself and x 3 (seed 0): "network: label" -> (lr, val acc),
     NaN where a rate diverged."""
     from lab.config import merge
@@ -113,7 +113,7 @@ def sweep(args: Namespace, rates: dict[str, float], epochs: dict) -> dict[str, l
         for n, label, lr in keys
     ]
     found: dict[str, list[tuple[float, float]]] = {}
-    for (n, label, lr), outcome in zip(keys, fit_many(args, jobs)):
+    for (n, label, lr), outcome in zip(keys, fit_many(ctx, jobs)):
         acc = outcome.val_acc if isinstance(outcome, RunSummary) else float("nan")
         found.setdefault(f"{n}: {label}", []).append((lr, acc))
     return found
@@ -127,12 +127,12 @@ def best_rate(points: list[tuple[float, float]]) -> float:
     return max((p for p in points if p[1] == p[1]), key=lambda p: p[1])[0]
 
 
-def run(args: Namespace, out: Path, hparams: HparamsResult | None) -> DeeperResult:
+def run(ctx: RunContext, out: Path, hparams: HparamsResult | None) -> DeeperResult:
     from lab.config import merge
 
     epochs = budget()
     rates, source = tuned_rates(hparams)
-    sweeps = sweep(args, rates, epochs)
+    sweeps = sweep(ctx, rates, epochs)
     specs = {}
     for network, labels in VARIANTS.items():
         for label, change in labels.items():
@@ -151,7 +151,7 @@ def run(args: Namespace, out: Path, hparams: HparamsResult | None) -> DeeperResu
                 )
     variants = [
         Variant(label, runs, network, specs[(network, label)][1])
-        for (network, label), runs in over_seeds(args, specs).items()
+        for (network, label), runs in over_seeds(ctx, specs).items()
     ]
     curves = plot_curves(
         {f"{v.network} {v.label}": v.runs[0].history for v in variants},

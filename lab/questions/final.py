@@ -15,7 +15,6 @@ Three rounds after the one-factor study (`make hparams`), as a researcher would:
 from __future__ import annotations
 
 import math
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import compose, merge
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.hparams import HparamsResult, StudyRow, threshold
 from lab.questions.stats import Difference, Spread, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds, raise_diverged
@@ -141,13 +141,13 @@ def neighbours(config: dict, change: dict) -> dict[str, dict]:
     }
 
 
-def trials(args: Namespace, config: str, settings: dict[str, tuple[dict, int]], name: str) -> list[Trial]:
+def trials(ctx: RunContext, config: str, settings: dict[str, tuple[dict, int]], name: str) -> list[Trial]:
     """Every (label -> (change, epochs)) trained once, seed 0; a diverged one is kept as such."""
     jobs = [
         Job((config, {"trainer": {"max_epochs": e}}), ch, f"final/{name}/{label}".replace(" ", "_"))
         for label, (ch, e) in settings.items()
     ]
-    outcomes = fit_many(args, jobs)
+    outcomes = fit_many(ctx, jobs)
     return [
         Trial(label, ch, e, o if isinstance(o, RunSummary) else None)
         for (label, (ch, e)), o in zip(settings.items(), outcomes)
@@ -159,15 +159,15 @@ def final_budget(study: HparamsResult, network: str) -> int:
     return max((r.run.epochs for r in study.rows if r.network == network and r.run), default=study.epochs)
 
 
-def search(args: Namespace, study: HparamsResult, network: str) -> Combined:
+def search(ctx: RunContext, study: HparamsResult, network: str) -> Combined:
     """The three rounds for one network; returns it with its final change chosen (runs still to train)."""
     config, epochs = study.base_configs[network], study.epochs
     change, chosen, left_out = combine(study, network)
     base_config = compose([config])
     label = "combined winners" if chosen else "base config"  # nothing beat the noise: round 2 starts at the base
-    (candidate,) = trials(args, config, {label: (change, epochs)}, network)
+    (candidate,) = trials(ctx, config, {label: (change, epochs)}, network)
     around = {label: (merge(change, extra), epochs) for label, extra in neighbours(base_config, change).items()}
-    second = trials(args, config, around, network)
+    second = trials(ctx, config, around, network)
     winner = max([t for t in [candidate, *second] if t.run] or [candidate], key=lambda t: t.val_acc)
     augment = merge(base_config, winner.change)["data"]["init_args"].get("augment")
     toggle = {"data": {"init_args": {"augment": None if augment else AUGMENT}}}
@@ -179,7 +179,7 @@ def search(args: Namespace, study: HparamsResult, network: str) -> Combined:
             long,
         ),
     }
-    third = trials(args, config, settings, network)
+    third = trials(ctx, config, settings, network)
     final = max([t for t in third if t.run] or third[:1], key=lambda t: t.val_acc)
     return Combined(
         network,
@@ -219,13 +219,13 @@ def not_beaten(study: HparamsResult, c: Combined) -> list[str]:
     return left
 
 
-def run(args: Namespace, out: Path, hparams: HparamsResult) -> FinalResult:
+def run(ctx: RunContext, out: Path, hparams: HparamsResult) -> FinalResult:
     study = hparams  # the latest `make hparams`: final combines its winners
-    networks = [search(args, study, n) for n in study.best]
+    networks = [search(ctx, study, n) for n in study.best]
     specs = {
         c.network: ([c.config, {"trainer": {"max_epochs": c.epochs}}], c.change, f"final/{c.network}") for c in networks
     }
-    runs = over_seeds(args, specs)
+    runs = over_seeds(ctx, specs)
     for c in networks:
         c.runs = [raise_diverged(r) for r in runs[c.network]]
         c.beaten_by, c.same_as = not_beaten(study, c), same_setting(study, c)

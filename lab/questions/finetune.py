@@ -13,7 +13,6 @@ Both loading orders of the text are checked to give the same body weights.
 from __future__ import annotations
 
 import json
-from argparse import Namespace
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from lab.models import ConvNet
 from lab.models.transfer import load_pretrained
 from lab.paths import shown
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.pretrain import TARGET
 from lab.questions.stats import Difference, binomial_se, spread_words
 from lab.questions.training import Variant, over_seeds, user_layers
@@ -88,25 +88,25 @@ def orders_agree(checkpoint: Path, options: dict, classes: int) -> bool:
     return all(torch.equal(a[k], b[k]) for k in a if not k.startswith("classifier."))
 
 
-def run(args: Namespace, out: Path) -> FinetuneResult:
-    same_net, info = starting_point(args.checkpoint)
+def run(ctx: RunContext, out: Path, opts: Options) -> FinetuneResult:
+    same_net, info = starting_point(opts.checkpoint)
     specs = {
         label: (
-            [layers[0], same_net, *(with_checkpoint(layer, args.checkpoint) for layer in layers[1:])],
+            [layers[0], same_net, *(with_checkpoint(layer, opts.checkpoint) for layer in layers[1:])],
             {},
             f"finetune/{layers[-1]}",
         )
         for label, layers in VARIANTS.items()
     }
-    variants = [Variant(label, runs) for label, runs in over_seeds(args, specs).items()]
+    variants = [Variant(label, runs) for label, runs in over_seeds(ctx, specs).items()]
     result = FinetuneResult(
-        checkpoint=str(args.checkpoint),
+        checkpoint=str(opts.checkpoint),
         checkpoint_test_acc=info.get("test_acc", float("nan")),
-        orders_identical=orders_agree(args.checkpoint, same_net["model"]["net"]["init_args"], 5),
+        orders_identical=orders_agree(opts.checkpoint, same_net["model"]["net"]["init_args"], 5),
         train_images=variants[0].runs[0].train_images,
         variants=variants,
         source={k: info[k] for k in ("source", "change", "val_acc", "test_acc", "epochs", "run_dir") if k in info},
-        settings=settings_rows(user_layers(args)),
+        settings=settings_rows(user_layers(ctx)),
     )
     result.figures.append(draw(result, out / "val_curves.png"))
     return result
@@ -324,8 +324,15 @@ def headline(r: FinetuneResult) -> str:
     return "; ".join(f"{v.label.split(' (')[0]} {v.test.pct(1)}%" for v in r.variants)
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--checkpoint", type=Path, default=TARGET, help="CIFAR-10 ConvNet weights to start from")
+@dataclass(frozen=True)
+class Options:
+    """finetune's own option.
+
+    Attributes:
+        checkpoint: CIFAR-10 ConvNet weights to start from
+    """
+
+    checkpoint: Path = TARGET
 
 
 QUESTION = register(
@@ -341,6 +348,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

@@ -11,7 +11,6 @@ fine-tuning; and a grid of misclassified test images with predicted and true lab
 from __future__ import annotations
 
 import json
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from lab.models import ConvNet
 from lab.models.transfer import read_net_state
 from lab.module import ClassifierModule
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.finetune import FULL, FinetuneResult
 from lab.questions.training import user_layers
 from lab.train import build_datamodule
@@ -158,9 +158,9 @@ def misclassified_figure(dm, predictions: torch.Tensor, path: Path) -> Figure:
     )
 
 
-def run(args: Namespace, out: Path, finetune: FinetuneResult) -> BonusResult:
+def run(ctx: RunContext, out: Path, finetune: FinetuneResult) -> BonusResult:
     before, after, run_dir, checkpoint, start = networks(finetune)
-    dm = build_datamodule(["stl10", *user_layers(args)])
+    dm = build_datamodule(["stl10", *user_layers(ctx)])
     nets = {"before fine-tuning (CIFAR-10 ConvNet)": before, "after fine-tuning": after}
     scores, tsne = tsne_figure(dm, nets, out / "tsne.png")
     _, predictions = features_and_predictions(after, dm.prepare_batch(dm.test_set.images, training=False))

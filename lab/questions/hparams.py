@@ -23,7 +23,6 @@ import itertools
 import math
 import sys
 import tempfile
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.callbacks import FiniteLossGuard
 from lab.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import Spread, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
 from lab.train import prepare
@@ -143,12 +143,12 @@ def no_bar_off_a_terminal():
     )
 
 
-def lr_finder(args: Namespace, config: str, steps: int) -> dict:
+def lr_finder(ctx: RunContext, config: str, steps: int) -> dict:
     """Tuner.lr_find on the network's base config: the loss-vs-lr sweep and its suggestion. A probe: no
     checkpoint is kept (the finder's own restore point lives in a temporary folder, removed after)."""
     with tempfile.TemporaryDirectory(prefix="lab-lr-find-") as scratch:
         quiet = {"trainer": {"logger": False, "enable_progress_bar": False, "default_root_dir": scratch}}
-        cli = prepare([config, *user_layers(args), quiet], test=False, record=False)
+        cli = prepare([config, *user_layers(ctx), quiet], test=False, record=False)
         probes = (FiniteLossGuard, ModelCheckpoint)  # it diverges on purpose, and is not a run to keep
         cli.trainer.callbacks = [c for c in cli.trainer.callbacks if not isinstance(c, probes)]
         with no_bar_off_a_terminal():
@@ -168,22 +168,24 @@ def learned(finder: dict) -> bool:
     return bool(losses) and min(losses) < UNTRAINED_LOSS - 0.1
 
 
-def plan(args: Namespace, networks: dict[str, str], study: dict) -> list[tuple[str, tuple[str, str], dict, Job | None]]:
+def plan(
+    ctx: RunContext, opts: Options, networks: dict[str, str], study: dict
+) -> list[tuple[str, tuple[str, str], dict, Job | None]]:
     """(network, (factor, value), change, job) for every run of the study, in order: the study's settings
     (job None: the change leaves the base config as it is, the base run is reused), then the base
     config with seeds 1 .. --seeds - 1 (factor "noise"), which with seed 0 give the noise band."""
-    epochs = {"trainer": {"max_epochs": args.epochs or study["epochs"]}}
+    epochs = {"trainer": {"max_epochs": ctx.epochs or study["epochs"]}}
     runs = []
     for network, config in networks.items():
         base = compose([config, epochs])
         for key, change in study["factors"].items():
-            if args.factors and key[0] not in args.factors and key != BASE:
+            if opts.factors and key[0] not in opts.factors and key != BASE:
                 continue
             change = for_network(change, network)
             same = key != BASE and compose([base, change]) == base
             name = f"hparams/{config}/{key[0]}={key[1]}".replace(" ", "_").replace("/_", "/")
             runs.append((network, key, change, None if same else Job((config, epochs), change, name)))
-        for seed in range(1, args.seeds):
+        for seed in range(1, ctx.seeds):
             job = Job((config, epochs), {}, f"hparams/{config}/base_seed{seed}", seed)
             runs.append((network, ("noise", str(seed)), {}, job))
     return runs
@@ -215,11 +217,11 @@ def near_best(rows: list[StudyRow], network: str, band: float, most: int = 1) ->
     return sorted([r for r in ran if top - r.val_acc <= band], key=lambda r: -r.val_acc)[:most]
 
 
-def reseed(args: Namespace, study: dict, networks: dict[str, str], rows: list[StudyRow], bands: dict) -> None:
+def reseed(ctx: RunContext, study: dict, networks: dict[str, str], rows: list[StudyRow], bands: dict) -> None:
     """Settings inside the noise of the best get seeds 1 .. n-1 (n: the study's seeds_near_best, at most
     --seeds): the best is then picked by the mean over seeds, not by one lucky run."""
-    seeds = min(args.seeds, study.get("seeds_near_best", 3))
-    epochs = {"trainer": {"max_epochs": args.epochs or study["epochs"]}}
+    seeds = min(ctx.seeds, study.get("seeds_near_best", 3))
+    epochs = {"trainer": {"max_epochs": ctx.epochs or study["epochs"]}}
     picked = [r for n in networks for r in near_best(rows, n, bands[n])] if seeds > 1 else []
     jobs = [
         Job(
@@ -231,7 +233,7 @@ def reseed(args: Namespace, study: dict, networks: dict[str, str], rows: list[St
         for r in picked
         for seed in range(1, seeds)
     ]
-    outcomes = iter(fit_many(args, jobs))
+    outcomes = iter(fit_many(ctx, jobs))
     for row in picked:
         row.seed_runs = [o for o in (next(outcomes) for _ in range(1, seeds)) if isinstance(o, RunSummary)]
 
@@ -246,22 +248,22 @@ def pick_best(rows: list[StudyRow], network: str, noise_runs: list[RunSummary]) 
     return rows.index(max((r for r in rows if r.network == network and r.run), key=score))
 
 
-def run(args: Namespace, out: Path) -> HparamsResult:
-    study = load_study(args.study, args.full)
-    networks = {k: v for k, v in study["networks"].items() if not args.networks or k in args.networks}
-    unknown = set(args.factors or []) - {f for f, _ in study["factors"]}
+def run(ctx: RunContext, out: Path, opts: Options) -> HparamsResult:
+    study = load_study(opts.study, opts.full)
+    networks = {k: v for k, v in study["networks"].items() if not opts.networks or k in opts.networks}
+    unknown = set(opts.factors or []) - {f for f, _ in study["factors"]}
     if not networks or unknown:
         raise ValueError(
             f"--networks must name some of {list(study['networks'])} and --factors some of "
             f"{sorted({f for f, _ in study['factors']} - {'base'})}"
         )
-    finders = {name: lr_finder(args, config, study["lr_finder_steps"]) for name, config in networks.items()}
-    runs = plan(args, networks, study)
-    rows, noise = assemble(runs, fit_many(args, [job for *_, job in runs if job]))
+    finders = {name: lr_finder(ctx, config, study["lr_finder_steps"]) for name, config in networks.items()}
+    runs = plan(ctx, opts, networks, study)
+    rows, noise = assemble(runs, fit_many(ctx, [job for *_, job in runs if job]))
     spreads = {k: Spread.of([r.val_acc for r in v]) for k, v in noise.items()}
-    reseed(args, study, networks, rows, {n: threshold(spreads[n]) for n in networks})
+    reseed(ctx, study, networks, rows, {n: threshold(spreads[n]) for n in networks})
     result = HparamsResult(
-        epochs=args.epochs or study["epochs"],
+        epochs=ctx.epochs or study["epochs"],
         base_configs=networks,
         rows=rows,
         best={n: pick_best(rows, n, noise[n]) for n in networks},
@@ -593,13 +595,21 @@ def headline(result: HparamsResult) -> str:
     )
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--full", action="store_true", help="also run the larger grid (FULL=1)")
-    parser.add_argument(
-        "--study", type=Path, default=STUDY, help="the study's YAML (default: experiments/hparams_study.yaml)"
-    )
-    parser.add_argument("--networks", nargs="+", default=None, help="subset of the study's networks")
-    parser.add_argument("--factors", nargs="+", default=None, help="subset of the study's factors (base always runs)")
+@dataclass(frozen=True)
+class Options:
+    """hparams' own options.
+
+    Attributes:
+        full: also run the larger grid (FULL=1)
+        study: the study's YAML
+        networks: subset of the study's networks
+        factors: subset of the study's factors (base always runs)
+    """
+
+    full: bool = False
+    study: Path = STUDY
+    networks: tuple[str, ...] | None = None
+    factors: tuple[str, ...] | None = None
 
 
 QUESTION = register(
@@ -616,6 +626,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

@@ -9,12 +9,12 @@ images, un-augmented and in eval mode, so that it compares with validation accur
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import A2, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, raise_diverged
 from lab.viz.curves import plot_curves
@@ -38,14 +38,14 @@ class LrCurvesResult:
     layers: list[dict] = field(default_factory=list)  # the course CNN (A2 task 2a), read by a forward pass
 
 
-def run(args: Namespace, out: Path) -> LrCurvesResult:
-    if any(lr <= 0 for lr in args.lrs):
-        raise ValueError(f"--lrs must be positive, got {args.lrs}")
+def run(ctx: RunContext, out: Path, opts: Options) -> LrCurvesResult:
+    if any(lr <= 0 for lr in opts.lrs):
+        raise ValueError(f"--lrs must be positive, got {opts.lrs}")
     jobs = [
         Job(("course_cnn",), {"model": {"optimizer": {"init_args": {"lr": lr}}}}, f"lr_curves/lr_{lr:g}")
-        for lr in args.lrs
+        for lr in opts.lrs
     ]  # one seed: the rates differ by far more than a run's noise
-    rates = [RateRun(lr, raise_diverged(r)) for lr, r in zip(args.lrs, fit_many(args, jobs))]
+    rates = [RateRun(lr, raise_diverged(r)) for lr, r in zip(opts.lrs, fit_many(ctx, jobs))]
     curves = plot_curves(
         {f"lr = {r.lr:g}": r.run.history for r in rates},
         out / "curves.png",
@@ -136,8 +136,15 @@ def headline(r: LrCurvesResult) -> str:
     return "val acc " + ", ".join(f"{pct(x.run.last.get('val/acc', float('nan')), 1)}% at {x.lr:g}" for x in r.rates)
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--lrs", type=float, nargs="+", default=[1e-3, 1e-4, 1e-5], help="Adam learning rates")
+@dataclass(frozen=True)
+class Options:
+    """lr_curves' own option.
+
+    Attributes:
+        lrs: Adam learning rates
+    """
+
+    lrs: tuple[float, ...] = (1e-3, 1e-4, 1e-5)
 
 
 QUESTION = register(
@@ -154,6 +161,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

@@ -10,13 +10,13 @@ official files, and the images per second the loader and the batched augmentatio
 from __future__ import annotations
 
 import time
-from argparse import Namespace
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.blocks import Table, Text, markdown_table
 from lab.config import compose
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.training import user_layers
 from lab.train import build_datamodule
 
@@ -35,18 +35,18 @@ class PreparationResult:
     lr_scheduler: dict
 
 
-def run(args: Namespace, out: Path) -> PreparationResult:
+def run(ctx: RunContext, out: Path) -> PreparationResult:
     from lab.data.cifar10 import load_split
 
     load_split.cache_clear()
     start = time.perf_counter()
-    dm = build_datamodule(["lenet", *user_layers(args)])
+    dm = build_datamodule(["lenet", *user_layers(ctx)])
     decode = time.perf_counter() - start
     loader, start, seen = dm.train_dataloader(), time.perf_counter(), 0
     for images, _ in loader:
         seen += len(dm.prepare_batch(images, training=True))
     rate = seen / (time.perf_counter() - start)
-    model = compose(["lenet", *user_layers(args)])["model"]
+    model = compose(["lenet", *user_layers(ctx)])["model"]
     return PreparationResult(
         len(dm.train_set),
         len(dm.val_set),

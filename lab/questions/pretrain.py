@@ -13,9 +13,9 @@ Not a question of its own (nothing in the report): `make finetune` depends on th
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -24,9 +24,10 @@ from lab import console
 from lab.errors import LabError
 from lab.models.transfer import read_net_state
 from lab.paths import REPO_ROOT
+from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.hparams import CONVNET, HparamsResult
 from lab.questions.results import to_json
-from lab.questions.runner import common_arguments, read_results
+from lab.questions.runner import read_results
 from lab.questions.training import fit
 
 TARGET = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
@@ -51,15 +52,15 @@ def final_setting(results: Path) -> tuple[list, dict, str] | None:
     return [c.config, {"trainer": {"max_epochs": c.epochs}}], c.change, source
 
 
-def train_or_reuse(args: argparse.Namespace):
+def train_or_reuse(ctx: RunContext):
     """The final ConvNet's seed-0 run (reused: the same layers as `make final`'s), else a 20-epoch run."""
-    final = None if args.epochs else final_setting(args.results)
+    final = None if ctx.epochs else final_setting(ctx.results)
     if final is not None:
         configs, change, source = final
-        return fit(args, configs, change, name="final/ConvNet", seed=0), configs, change, source
-    change, source = best_setting(read_results(args.results, may_read=("hparams",))["hparams"])
-    args.epochs = args.epochs or 20
-    return fit(args, ["lenet", change], name="pretrain/convnet_cifar10"), ["lenet"], change, source
+        return fit(ctx, configs, change, name="final/ConvNet", seed=0), configs, change, source
+    change, source = best_setting(read_results(ctx.results, may_read=("hparams",))["hparams"])
+    ctx = replace(ctx, epochs=ctx.epochs or 20)
+    return fit(ctx, ["lenet", change], name="pretrain/convnet_cifar10"), ["lenet"], change, source
 
 
 def net_options(result, configs: list, change: dict) -> dict:
@@ -73,16 +74,30 @@ def net_options(result, configs: list, change: dict) -> dict:
     return compose([*configs, change])["model"]["net"].get("init_args", {})
 
 
-def pretrain(args: argparse.Namespace) -> dict:
-    if args.output.exists() and not args.force:
-        raise LabError(f"{args.output} exists; pass --force to replace it (the old file would be lost).")
-    result, configs, change, source = train_or_reuse(args)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".tmp")
+@dataclass(frozen=True)
+class Options:
+    """What pretrain takes besides the common switches.
+
+    Attributes:
+        output: where to save the network weights
+        force: replace an existing checkpoint
+    """
+
+    output: Path = TARGET
+    force: bool = False
+
+
+def pretrain(ctx: RunContext, opts: Options) -> dict:
+    """Train (or reuse) the ConvNet and save its weights with the record `make predict` and fine-tuning read."""
+    if opts.output.exists() and not opts.force:
+        raise LabError(f"{opts.output} exists; pass --force to replace it (the old file would be lost).")
+    result, configs, change, source = train_or_reuse(ctx)
+    opts.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = opts.output.with_suffix(".tmp")
     torch.save(read_net_state(result.best_checkpoint), tmp)
-    tmp.replace(args.output)  # atomic: a crash never leaves half a checkpoint
+    tmp.replace(opts.output)  # atomic: a crash never leaves half a checkpoint
     info = {
-        "file": args.output.name,
+        "file": opts.output.name,
         "net": type(result.module.net).__name__,
         "net_options": net_options(result, configs, change),
         "source": source,
@@ -95,16 +110,16 @@ def pretrain(args: argparse.Namespace) -> dict:
         "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
         **result.datamodule.state_dict(),  # classes, mean, std, image_size: what `make predict` needs
     }
-    args.output.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
+    opts.output.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
     return info
 
 
-def refresh(args: argparse.Namespace) -> dict | None:
+def refresh(ctx: RunContext) -> dict | None:
     """`make all`, after `make final`: the fine-tuning checkpoint becomes the final ConvNet (its seed-0 run,
     reused), so that §3's fine-tuning starts from §2.4's network. Left as it is for QUICK/SMOKE answers (a
     draft network must not replace the repository's checkpoint) and when it already is the final's."""
-    final = final_setting(args.results)
-    if final is None or args.quick or args.config:
+    final = final_setting(ctx.results)
+    if final is None or ctx.quick or ctx.configs:
         return None
     record = TARGET.with_suffix(".json")
     configs, change, _ = final
@@ -112,18 +127,15 @@ def refresh(args: argparse.Namespace) -> dict | None:
     trained_as = [kept.get("config"), kept.get("change")]
     if "make final" in kept.get("source", "") and trained_as == to_json([configs, change]):
         return None  # already the final's network (compared by what it was trained with, not by wording)
-    return pretrain(argparse.Namespace(**vars(args), epochs=None, output=TARGET, force=True))
+    return pretrain(replace(ctx, epochs=None), Options(output=TARGET, force=True))
 
 
 def main(argv: list[str] | None = None) -> dict:
     console.setup()
-    parser = argparse.ArgumentParser(prog="python -m lab.questions.pretrain", description=__doc__.splitlines()[0])
-    common_arguments(parser)
-    parser.add_argument("--output", type=Path, default=TARGET, help="where to save the network weights")
-    parser.add_argument("--force", action="store_true", help="replace an existing checkpoint")
-    args = parser.parse_args(argv)
-    with console.user_errors(args.debug):
-        info = pretrain(args)
+    parser = parser_for("python -m lab.questions.pretrain", __doc__.splitlines()[0], RunContext, Options)
+    ctx, opts = parse(parser, sys.argv[1:] if argv is None else argv, RunContext, Options)
+    with console.user_errors(ctx.debug):
+        info = pretrain(ctx, opts)
     console.info(json.dumps(info, indent=2))
     return info
 

@@ -12,7 +12,6 @@ as a plain network (no test-time augmentation). A model whose question has not r
 from __future__ import annotations
 
 import statistics
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from lab.paths import REPO_ROOT
 from lab.questions import BEYOND, Question, register
 from lab.questions.augment import PLAIN, TRAINED, AugmentResult
 from lab.questions.best import BestResult
+from lab.questions.context import RunContext
 from lab.questions.deeper import WIDER, DeeperResult
 from lab.questions.hparams import CONVNET
 from lab.questions.stats import binomial_se, pct
@@ -104,13 +104,13 @@ def noise_gain(trained, images: torch.Tensor, severity: int = 3) -> float:
 
 
 def run(
-    args: Namespace,
+    ctx: RunContext,
     out: Path,
     deeper: DeeperResult | None,
     augment: AugmentResult | None,
     best: BestResult | None,
 ) -> RobustnessResult:
-    test = build_datamodule(["lenet", *user_layers(args)]).test_set
+    test = build_datamodule(["lenet", *user_layers(ctx)]).test_set
     sources, missing = model_sources(deeper, augment, best)
     models = [evaluate(name, source, test.images, test.labels) for name, source in sources.items()]
     figures = [

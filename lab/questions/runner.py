@@ -6,9 +6,8 @@ result.json, the answer printed, ``latest`` moved and the figures logged to W&B.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
-import os
 import shutil
 import sys
 import time
@@ -17,13 +16,12 @@ from typing import Any
 
 from lab import console, run_cache
 from lab.blocks import to_markdown
-from lab.config import EXPERIMENTS
 from lab.errors import LabError
-from lab.precision import uses_gpu
 from lab.questions import REGISTRY, Question, discover
+from lab.questions.context import RunContext, build, parser_for
+from lab.questions.context import parse as parse_options
 from lab.questions.results import (
     RESULT_FILE,
-    default_root,
     finished,
     latest,
     load,
@@ -34,70 +32,48 @@ from lab.questions.results import (
 from lab.run_record import git_commit
 
 
-def common_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="YAML",
-        help="run config layered onto every training run of the question, last "
-        "(e.g. experiments/smoke.yaml for tiny runs); repeatable",
+def parse(question: Question, argv: list[str]) -> tuple[RunContext, Any]:
+    """The question's command line: the common switches, then its own options (None if it has none)."""
+    kinds = (RunContext, question.options) if question.options else (RunContext,)
+    parser = parser_for(
+        f"python -m lab.questions {question.name}", f"{question.source}: {question.title}. {question.asks}", *kinds
     )
-    parser.add_argument("--accelerator", default="auto", choices=["auto", "cpu", "gpu"], help="where to train")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds per compared setting (default 3)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs per training run (default: the config's)")
-    parser.add_argument("--results", type=Path, default=default_root(), help="results folder (default: results/)")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=None,
-        help="training runs side by side, in their own processes (default: 2 on a CPU with 2 or "
-        "more cores, 1 on a GPU)",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="reduced budgets: one seed, experiments/quick.yaml on every run (QUICK=1)"
-    )
-    parser.add_argument(
-        "--retrain", action="store_true", help="train runs again even when an identical run finished (RETRAIN=1)"
-    )
-    parser.add_argument("--debug", action="store_true", help="show the traceback of an error")
+    ctx, *opts = parse_options(parser, argv, *kinds)
+    return ctx, (opts[0] if opts else None)
 
 
-def parse(question: Question, argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog=f"python -m lab.questions {question.name}",
-        description=f"{question.source}: {question.title}. {question.asks}",
-    )
-    common_arguments(parser)
-    if question.add_arguments:
-        question.add_arguments(parser)
-    return resolve(parser, parser.parse_args(argv))
+def split_options(question: Question, given: dict[str, Any]) -> tuple[RunContext, Any]:
+    """Keyword arguments -> (context, the question's options); a name that is neither is a TypeError."""
+    common = {f.name for f in dataclasses.fields(RunContext)}
+    own = {f.name for f in dataclasses.fields(question.options)} if question.options else set()
+    unknown = set(given) - common - own
+    if unknown:
+        raise TypeError(f"question {question.name} takes no option {', '.join(sorted(unknown))}")
+    ctx = RunContext.of(**{k: v for k, v in given.items() if k in common})
+    return ctx, (build(question.options, given) if question.options else None)
 
 
-def resolve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.Namespace:
-    """Checks the common switches and fills in the defaults that depend on the machine."""
-    if args.seeds < 1 or (args.epochs is not None and args.epochs < 1) or (args.workers or 1) < 1:
-        parser.error("--seeds, --epochs and --workers must be >= 1")
-    if args.workers is None:
-        args.workers = 1 if uses_gpu(args.accelerator) or (os.cpu_count() or 1) < 2 else 2
-    if args.quick:
-        args.seeds, args.config = 1, [EXPERIMENTS / "quick.yaml", *args.config]
-    return args
+def ask(name: str, **given: Any) -> Any:
+    """``lab.questions.ask``: question ``name`` run with keyword arguments for its flags; its typed result."""
+    discover()
+    question = REGISTRY[name]
+    ctx, opts = split_options(question, given)
+    return load(question.result_type, execute(question, ctx, opts))
 
 
-def execute(question: Question, args: argparse.Namespace) -> Path:
+def execute(question: Question, ctx: RunContext, opts: Any = None) -> Path:
     """Run ``question`` into a new results folder; returns the folder once ``latest`` points at it. A
     question that fails or is interrupted (Ctrl-C, SIGTERM) removes its folder; a killed one leaves it
     marked INCOMPLETE (lab.questions.results): no half answer is ever read as one."""
-    upstream = inputs(question, args.results)  # before the folder: a missing input leaves nothing behind
-    out = new_run_dir(question.name, args.results, "-quick" if args.quick else "")
+    upstream = inputs(question, ctx.results)  # before the folder: a missing input leaves nothing behind
+    out = new_run_dir(question.name, ctx.results, "-quick" if ctx.quick else "")
     try:
         start = time.perf_counter()
         run_cache.LEDGER.reset()
-        result = question.run(args, out, **upstream)
+        own = {} if question.options is None else {"opts": opts if opts is not None else question.options()}
+        result = question.run(ctx, out, **own, **upstream)
         save(result, out)
-        record(out, args, time.perf_counter() - start)
+        record(out, ctx, time.perf_counter() - start)
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)
         raise
@@ -111,15 +87,15 @@ def execute(question: Question, args: argparse.Namespace) -> Path:
     return out
 
 
-def record(out: Path, args: argparse.Namespace, seconds: float) -> None:
+def record(out: Path, ctx: RunContext, seconds: float) -> None:
     """run.json: how the answer was made (switches, layered configs, time, commit), for the report."""
     info = {
-        "quick": args.quick,
-        "seeds": args.seeds,
-        "epochs": args.epochs,
-        "configs": [str(c) for c in args.config],
-        "workers": args.workers,
-        "accelerator": args.accelerator,
+        "quick": ctx.quick,
+        "seeds": ctx.seeds,
+        "epochs": ctx.epochs,
+        "configs": [str(c) for c in ctx.configs],
+        "workers": ctx.workers,
+        "accelerator": ctx.accelerator,
         "seconds": round(seconds, 1),
         "argv": sys.argv,
         "git_commit": git_commit(),
@@ -185,13 +161,13 @@ def read_results(root: Path, reads: tuple[str, ...] = (), may_read: tuple[str, .
 
 
 def inputs(question: Question, root: Path) -> dict:
-    """The keyword arguments ``question.run`` takes besides (args, out): the results it declares it reads."""
+    """The keyword arguments ``question.run`` takes besides (ctx, out[, opts]): the results it declares it reads."""
     return read_results(root, question.reads, question.may_read, question.name)
 
 
 def main(question: Question, argv: list[str] | None = None) -> Path:
     """``python -m lab.questions <name>``: a LabError or ValueError becomes one line and exit status 2."""
     console.setup()
-    args = parse(question, sys.argv[1:] if argv is None else argv)
-    with console.user_errors(args.debug):
-        return execute(question, args)
+    ctx, opts = parse(question, sys.argv[1:] if argv is None else argv)
+    with console.user_errors(ctx.debug):
+        return execute(question, ctx, opts)

@@ -7,12 +7,12 @@ Writes samples_96px.png, samples_32px.png and the counts per class and split.
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.questions import CV1, Question, register
+from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se
 from lab.questions.training import user_layers
 from lab.train import build_datamodule
@@ -28,20 +28,20 @@ class STL10Samples:
     figures: list[Figure] = field(default_factory=list)
 
 
-def run(args: Namespace, out: Path) -> STL10Samples:
-    if args.per_class < 1:
-        raise ValueError(f"--per-class must be >= 1, got {args.per_class}")
-    classes = {"data": {"init_args": {"classes": args.classes}}} if args.classes else {}
+def run(ctx: RunContext, out: Path, opts: Options) -> STL10Samples:
+    if opts.per_class < 1:
+        raise ValueError(f"--per-class must be >= 1, got {opts.per_class}")
+    classes = {"data": {"init_args": {"classes": list(opts.classes)}}} if opts.classes else {}
     figures = []
     for size, seen in ((96, "at its native size"), (32, "resized as the CIFAR-10 ConvNet sees them (antialiased)")):
-        dm = build_datamodule(["stl10", classes, *user_layers(args), {"data": {"init_args": {"image_size": size}}}])
+        dm = build_datamodule(["stl10", classes, *user_layers(ctx), {"data": {"init_args": {"image_size": size}}}])
         grid = sample_grid(
             dm.train_set.images,
             dm.train_set.labels,
             dm.classes,
             out / f"samples_{size}px.png",
             f"STL-10 subset, training images by class, {seen}",
-            args.per_class,
+            opts.per_class,
         )
         figures.append(grid)
     splits = {"train": dm.train_set, "validation": dm.val_set, "test": dm.test_set}
@@ -105,11 +105,17 @@ def headline(r: STL10Samples) -> str:
     return f"{', '.join(r.classes)}: {splits}"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--per-class", type=int, default=8, help="sample pictures per class")
-    parser.add_argument(
-        "--classes", nargs="+", default=None, help="STL-10 class names (default: experiments/stl10.yaml's)"
-    )
+@dataclass(frozen=True)
+class Options:
+    """stl10_samples' own options.
+
+    Attributes:
+        per_class: sample pictures per class
+        classes: STL-10 class names (default: experiments/stl10.yaml's)
+    """
+
+    per_class: int = 8
+    classes: tuple[str, ...] | None = None
 
 
 QUESTION = register(
@@ -125,6 +131,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )

@@ -15,7 +15,6 @@ import signal
 import sys
 import threading
 import time
-from argparse import Namespace
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from lab import run_cache
 from lab.config import Layer
 from lab.errors import NonFiniteLossError
 from lab.models import count_parameters
+from lab.questions.context import RunContext
 from lab.questions.results import from_json, to_json
 from lab.questions.stats import Spread
 from lab.train import RunResult, reload, run
@@ -69,31 +69,26 @@ class RunSummary:
         return self.history[-1] if self.history else {}
 
 
-def user_layers(args: Namespace) -> list[Layer]:
+def user_layers(ctx: RunContext) -> list[Layer]:
     """What the user asked for every run of a question: --config files, then --accelerator."""
-    return [*args.config, {"trainer": {"accelerator": args.accelerator}}]
+    return [*ctx.configs, {"trainer": {"accelerator": ctx.accelerator}}]
 
 
 def run_layers(
-    args: Namespace, configs: Sequence[Layer], changes: Mapping[str, Any] | None = None, seed: int | None = None
+    ctx: RunContext, configs: Sequence[Layer], changes: Mapping[str, Any] | None = None, seed: int | None = None
 ) -> list[Layer]:
     """``configs`` + ``--epochs`` + ``changes`` (+ seed), then the user's layers on top."""
     layers: list[Layer] = list(configs)
-    if args.epochs:
-        layers.append({"trainer": {"max_epochs": args.epochs}})
+    if ctx.epochs:
+        layers.append({"trainer": {"max_epochs": ctx.epochs}})
     layers.append(dict(changes or {}))
     if seed is not None:
         layers.append({"seed_everything": seed})
-    return [*layers, *user_layers(args)]
-
-
-def retraining(args: Namespace) -> bool:
-    """--retrain (RETRAIN=1): train every run again instead of reusing a finished one."""
-    return bool(getattr(args, "retrain", False))
+    return [*layers, *user_layers(ctx)]
 
 
 def fit(
-    args: Namespace,
+    ctx: RunContext,
     configs: Sequence[Layer],
     changes: Mapping[str, Any] | None = None,
     name: str | None = None,
@@ -101,12 +96,12 @@ def fit(
 ) -> RunResult:
     """Train ``configs`` + ``--epochs`` + ``changes`` (+ seed) + the user's layers, or, when a run of the same
     identity already finished (lab/run_cache.py), rebuild that run from its folder instead of training."""
-    layers = run_layers(args, configs, changes, seed)
+    layers = run_layers(ctx, configs, changes, seed)
     identity = run_cache.identify(layers)
-    entry = None if identity is None or retraining(args) else run_cache.lookup(identity)
+    entry = None if identity is None or ctx.retrain else run_cache.lookup(identity)
     if entry is not None:
         run_cache.LEDGER.reused.append(entry["run_dir"])
-        return cached_result(entry, args.accelerator)
+        return cached_result(entry, ctx.accelerator)
     result = run(layers, name=name)
     run_cache.LEDGER.trained.append(str(result.run_dir))
     if identity is not None and result.run_dir is not None:
@@ -157,8 +152,8 @@ class PlannedJob:
     identity: run_cache.RunIdentity | None
 
     @classmethod
-    def of(cls, args: Namespace, job: Job) -> PlannedJob:
-        layers = run_layers(args, job.configs, job.changes, job.seed)
+    def of(cls, ctx: RunContext, job: Job) -> PlannedJob:
+        layers = run_layers(ctx, job.configs, job.changes, job.seed)
         return cls(job, tuple(layers), run_cache.identify(layers))
 
     def reused(self) -> RunSummary | NonFiniteLossError | None:
@@ -285,29 +280,29 @@ def _stopped(pool: ProcessPoolExecutor, futures: list[Future], signum: int) -> S
     return SystemExit(128 + signum)
 
 
-def fit_many(args: Namespace, jobs: Sequence[Job]) -> list[RunSummary | NonFiniteLossError]:
+def fit_many(ctx: RunContext, jobs: Sequence[Job]) -> list[RunSummary | NonFiniteLossError]:
     """Every job's outcome, in order. A job whose identity already finished is reused (unless --retrain), and
     jobs of one identity train once; the rest train ``--workers`` at a time."""
-    planned = [PlannedJob.of(args, job) for job in jobs]
+    planned = [PlannedJob.of(ctx, job) for job in jobs]
     keys = [p.identity.key if p.identity else f"uncached-{i}" for i, p in enumerate(planned)]
     outcomes: dict[str, RunSummary | NonFiniteLossError] = {}
     to_train: dict[str, PlannedJob] = {}
     for key, plan in zip(keys, planned):
         if key in outcomes or key in to_train:
             continue
-        reused = None if retraining(args) else plan.reused()
+        reused = None if ctx.retrain else plan.reused()
         if reused is not None:
             outcomes[key] = reused
         else:
             to_train[key] = plan
-    outcomes.update(zip(to_train, train_all(args, list(to_train.values()))))
+    outcomes.update(zip(to_train, train_all(ctx, list(to_train.values()))))
     run_cache.LEDGER.trained.extend(str(p.job.name) for p in to_train.values())
     return [outcomes[key] for key in keys]
 
 
-def train_all(args: Namespace, planned: Sequence[PlannedJob]) -> list[RunSummary | NonFiniteLossError]:
+def train_all(ctx: RunContext, planned: Sequence[PlannedJob]) -> list[RunSummary | NonFiniteLossError]:
     """Train every planned job; ``--workers`` at a time, each worker with cores / workers threads."""
-    workers = min(args.workers, len(planned))
+    workers = min(ctx.workers, len(planned))
     if workers <= 1:
         return [attempt(plan) for plan in planned]
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -326,11 +321,11 @@ def train_all(args: Namespace, planned: Sequence[PlannedJob]) -> list[RunSummary
 Setting = tuple[Sequence[Layer], Mapping[str, Any], str]  # (configs, changes, run name)
 
 
-def over_seeds(args: Namespace, settings: Mapping[Any, Setting]) -> dict[Any, list[RunSummary]]:
+def over_seeds(ctx: RunContext, settings: Mapping[Any, Setting]) -> dict[Any, list[RunSummary]]:
     """Every setting with seeds 0 .. --seeds - 1, all runs in one pool; key -> its runs in seed order."""
-    jobs = [Job(tuple(c), dict(ch), n, seed) for c, ch, n in settings.values() for seed in range(args.seeds)]
-    results = iter(raise_diverged(r) for r in fit_many(args, jobs))
-    return {key: [next(results) for _ in range(args.seeds)] for key in settings}
+    jobs = [Job(tuple(c), dict(ch), n, seed) for c, ch, n in settings.values() for seed in range(ctx.seeds)]
+    results = iter(raise_diverged(r) for r in fit_many(ctx, jobs))
+    return {key: [next(results) for _ in range(ctx.seeds)] for key in settings}
 
 
 def raise_diverged(result: RunSummary | NonFiniteLossError) -> RunSummary:

@@ -16,9 +16,9 @@ resolution are each worth. Training recipe: experiments/stl10_strong.yaml.
 
 from __future__ import annotations
 
-from argparse import Namespace
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -27,6 +27,7 @@ from lab.errors import LabError
 from lab.paths import shown
 from lab.questions import BEYOND, Question, register
 from lab.questions.best import BestResult
+from lab.questions.context import RunContext
 from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_checkpoint
 from lab.questions.runner import missing_input
 from lab.questions.stats import Difference, spread_words
@@ -57,12 +58,12 @@ class TransferResult:
     figures: list[Figure] = field(default_factory=list)
 
 
-def source_checkpoint(args: Namespace, best: BestResult | None) -> tuple[Path, float]:
+def source_checkpoint(ctx: RunContext, opts: Options, best: BestResult | None) -> tuple[Path, float]:
     """The checkpoint to start from (--source, else the latest `make best`'s) and its CIFAR-10 test accuracy."""
-    if args.source is not None:
-        return checkpoint_file(args.source), float("nan")
+    if opts.source is not None:
+        return checkpoint_file(opts.source), float("nan")
     if best is None:
-        raise LabError(f"{missing_input('best', args.results, 'transfer')} Or pass --source RUN_OR_CKPT.")
+        raise LabError(f"{missing_input('best', ctx.results, 'transfer')} Or pass --source RUN_OR_CKPT.")
     return Path(best.checkpoint), best.test_acc
 
 
@@ -91,11 +92,13 @@ def settings(checkpoint: Path, net: dict, pixels: int) -> dict:
     return {label: ([*base, *layers[label]], {}, f"transfer/{pixels}px_{SETTINGS[label]}") for label in SETTINGS}
 
 
-def run(args: Namespace, out: Path, best: BestResult | None, finetune: FinetuneResult | None) -> TransferResult:
-    checkpoint, source_acc = source_checkpoint(args, best)
-    sizes, net = sorted(set(args.pixels)), network_layer(checkpoint)  # the checkpoint is read once
+def run(
+    ctx: RunContext, out: Path, opts: Options, best: BestResult | None, finetune: FinetuneResult | None
+) -> TransferResult:
+    checkpoint, source_acc = source_checkpoint(ctx, opts, best)
+    sizes, net = sorted(set(opts.pixels)), network_layer(checkpoint)  # the checkpoint is read once
     specs = {(px, label): spec for px in sizes for label, spec in settings(checkpoint, net, px).items()}
-    runs = over_seeds(args, specs)
+    runs = over_seeds(ctx, specs)
     resolutions = [Resolution(px, [Variant(label, runs[px, label]) for label in SETTINGS]) for px in sizes]
     lenet = finetune.variants if finetune is not None else []  # make finetune's LeNet-5 rows, if run
     result = TransferResult(str(checkpoint), source_acc, resolutions, lenet)
@@ -266,11 +269,17 @@ def headline(r: TransferResult) -> str:
     return "; ".join(f"{res.pixels} px: " + ", ".join(map(short, res.variants)) for res in r.resolutions)
 
 
-def add_arguments(parser) -> None:
-    help_text = "run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)"
-    parser.add_argument("--source", type=Path, default=None, help=help_text)
-    sizes = "input sizes, in px (default: 32; --pixels 32 96 adds STL-10's own size, 9x the pixels)"
-    parser.add_argument("--pixels", type=int, nargs="+", default=[RESOLUTIONS[0]], choices=(32, 64, 96), help=sizes)
+@dataclass(frozen=True)
+class Options:
+    """transfer's own options.
+
+    Attributes:
+        source: run folder or .ckpt of the CIFAR-10 CNN to start from (default: make best's)
+        pixels: input sizes, in px (32 px; 32 96 adds STL-10's own size, 9x the pixels)
+    """
+
+    source: Path | None = None
+    pixels: tuple[Literal[32, 64, 96], ...] = (RESOLUTIONS[0],)
 
 
 QUESTION = register(
@@ -289,6 +298,6 @@ QUESTION = register(
         run=run,
         render=render,
         headline=headline,
-        add_arguments=add_arguments,
+        options=Options,
     )
 )
