@@ -23,7 +23,7 @@ import torch
 from lab import console
 from lab.errors import LabError
 from lab.models.transfer import read_net_state
-from lab.paths import REPO_ROOT
+from lab.paths import REPO_ROOT, shown
 from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.hparams import CONVNET, HparamsResult
 from lab.questions.results import to_json
@@ -106,7 +106,7 @@ def pretrain(ctx: RunContext, opts: Options) -> dict:
         "epochs": len(result.history),
         "val_acc": result.best_val_acc,
         "test_acc": result.test["test/acc"],
-        "run_dir": str(result.run_dir),
+        "run_dir": shown(result.run_dir),  # no machine folder in a committed record
         "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
         **result.datamodule.state_dict(),  # classes, mean, std, image_size: what `make predict` needs
     }
