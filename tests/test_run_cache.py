@@ -155,3 +155,21 @@ def test_make_all_records_runs_trained_and_reused_and_a_rebuild_apart(tmp_path, 
     assert f"<!-- bench:{section} -->" in text and text.count("<!-- bench:") == 1
     assert f"| **{trained * count}** | **{2 * count}** |" in text
     assert ("rebuilt from cached runs" in text) == (trained == 0)
+
+
+def test_the_make_all_table_keeps_the_answer_that_trained_the_runs_not_a_later_rebuild(tmp_path, monkeypatch):
+    import lab.bench_results
+    from lab.questions.__main__ import record_wall_times
+
+    monkeypatch.setattr(lab.bench_results, "RESULTS", tmp_path / "results.md")
+    for q in questions():
+        _answer(tmp_path / "results", q.name, 1, 0)
+    first = next(iter(questions()))
+    earlier = tmp_path / "results" / first.name / "20250101-000000"  # before the latest (2026)
+    earlier.mkdir()
+    info = {"quick": True, "configs": [], "seconds": 500.0, "workers": 2, "runs_trained": 7, "runs_reused": 0}
+    (earlier / "run.json").write_text(json.dumps(info))
+    record_wall_times(RunContext(results=tmp_path / "results", quick=True, seeds=1))
+    text = (tmp_path / "results.md").read_text()
+    assert f"| `make {first.target}` | 500 | 8.3 | 2 | 7 | 0 |" in text
+    assert "| `make " + next(q for q in questions() if q is not first).target + "` | 10 |" in text
