@@ -220,7 +220,9 @@ def test_a_study_setting_that_is_the_final_is_not_its_rival():
     same, other = _run(0.60), _run(0.55)
     rows = [_row("epochs", "18", same), _row("learning rate", "0.1", other)]
     study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 0}, {}, {})
-    assert list(others(study, None, "ConvNet", {same.run_dir})) == ["study: learning rate = 0.1"]
+    from lab.questions.final import run_folder
+
+    assert list(others(study, None, "ConvNet", {run_folder(same.run_dir)})) == ["study: learning rate = 0.1"]
 
 
 def test_the_budget_curve_says_plateau_or_still_rising_from_the_numbers():
@@ -254,7 +256,12 @@ def test_a_one_seed_final_is_never_called_measurably_the_best():
     final.runs = [_run(0.60), _run(0.61, seed=1), _run(0.605, seed=2)]
     final.beaten_by = not_beaten(study, final)
     assert final.beaten_by == [] and "measurably better than every setting" in best_sentence(final)
-    study.rows.append(_row("epochs", "18", final.runs[0]))  # the final is this study setting, re-seeded
+    from dataclasses import replace
+
+    from lab.paths import REPO_ROOT
+
+    absolute = replace(final.runs[0], run_dir=str(REPO_ROOT / final.runs[0].run_dir))  # as the study holds it
+    study.rows.append(_row("epochs", "18", absolute))  # the final is this study setting, re-seeded
     final.beaten_by, final.same_as = not_beaten(study, final), same_setting(study, final)
     assert final.beaten_by == [] and "the final is the study's setting epochs = 18 (the same runs)" in best_sentence(
         final

@@ -19,7 +19,7 @@ from lab.errors import LabError
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.deeper import MORE_FC, ORIGINAL, SAME_WIDTHS, WIDER, DeeperResult
-from lab.questions.final import FinalResult
+from lab.questions.final import FinalResult, run_folder
 from lab.questions.hparams import CONVNET, NETWORKS, TWOLAYER, HparamsResult, bracket, threshold
 from lab.questions.stats import Difference, Spread, pct
 from lab.viz.style import figure, save
@@ -135,13 +135,13 @@ def not_beaten(final: Spread, others: dict[str, Spread]) -> list[str]:
     ]
 
 
-def others(study: HparamsResult, deeper: DeeperResult | None, network: str, own: set[str]) -> dict[str, Spread]:
+def others(study: HparamsResult, deeper: DeeperResult | None, network: str, own: set[Path]) -> dict[str, Spread]:
     """Every other variant of the network in the report, with its test accuracy; a study setting whose runs
     are the final's own (``own``: the final's run folders) is the final, not a rival."""
     found = {
         f"study: {r.factor} = {r.value}": Spread.of([x.test_acc for x in r.runs])
         for r in study.rows
-        if r.network == network and r.run and r.run.run_dir not in own
+        if r.network == network and r.run and run_folder(r.run.run_dir) not in own
     }
     if deeper is not None:
         found |= {f"deeper: {v.label}": v.test for v in deeper.variants if v.network == network}
@@ -161,7 +161,7 @@ def run(
     if final is not None and {c.network for c in final.networks} >= set(NETWORKS):
         for n, s in result.nets.items():
             with_final(s, final, n)
-            own = {r.run_dir for c in final.networks if c.network == n for r in c.runs}
+            own = {run_folder(r.run_dir) for c in final.networks if c.network == n for r in c.runs}
             rivals = others(study, deeper, n, own)
             s.not_beaten, s.compared = not_beaten(s.final_test, rivals), len(rivals)
             s.above = [f"{k} ({v.pct(1)}%)" for k, v in rivals.items() if v.mean >= s.final_test.mean]

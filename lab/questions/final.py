@@ -21,6 +21,7 @@ from typing import Any
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import compose, merge
+from lab.paths import REPO_ROOT
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.hparams import HparamsResult, StudyRow, threshold
@@ -198,12 +199,16 @@ def search(ctx: RunContext, study: HparamsResult, network: str) -> Combined:
     )
 
 
+def run_folder(path: str) -> Path:
+    """One spelling of a run folder: a summary may hold it relative to the repository or absolute."""
+    return (REPO_ROOT / path).resolve()
+
+
 def same_setting(study: HparamsResult, c: Combined) -> str:
     """The study setting the final is (one of its runs is the final's seed-0 run), '' if it is a new one."""
-    own = {r.run_dir for r in c.runs}
-    return next(
-        (f"{r.factor} = {r.value}" for r in study.rows if r.network == c.network and r.run and r.run.run_dir in own), ""
-    )
+    own = {run_folder(r.run_dir) for r in c.runs}
+    rows = (r for r in study.rows if r.network == c.network and r.run)
+    return next((f"{r.factor} = {r.value}" for r in rows if run_folder(r.run.run_dir) in own), "")
 
 
 def not_beaten(study: HparamsResult, c: Combined) -> list[str]:
@@ -211,8 +216,8 @@ def not_beaten(study: HparamsResult, c: Combined) -> list[str]:
     beat in validation accuracy."""
     final = Spread.of([r.val_acc for r in c.runs])
     left = []
-    own = {r.run_dir for r in c.runs}
-    for row in (r for r in study.rows if r.network == c.network and r.run and r.run.run_dir not in own):
+    own = {run_folder(r.run_dir) for r in c.runs}
+    for row in (r for r in study.rows if r.network == c.network and r.run and run_folder(r.run.run_dir) not in own):
         d = Difference.between(row.val, final)
         if d.delta <= 0 or not d.measurable:
             left.append(f"{row.factor} = {row.value}")
