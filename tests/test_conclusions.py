@@ -438,3 +438,15 @@ def test_preparation_names_the_augmentation_in_words_with_units():
 
     assert augment_words({"flip": True, "translate": 2}) == "random horizontal flips, random translations by up to 2 px"
     assert augment_words({"flip": False, "translate": 0}) == "none"
+
+
+def test_the_finetune_headline_tells_gradual_and_at_once_apart():
+    from lab.questions.finetune import AT_ONCE, headline
+
+    result = _finetune(scratch=(0.70,), head=(0.77,), full=(0.79,))
+    result.variants.append(Variant(AT_ONCE, _runs(0.80)))
+    line = headline(result)
+    assert line.startswith("from scratch 70.0%; classifier only 77.0%;")
+    assert (
+        "full fine-tuning (unfreeze at epoch 5) 79.0%" in line and "full fine-tuning (unfrozen at once) 80.0%" in line
+    )

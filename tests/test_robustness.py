@@ -43,7 +43,11 @@ def test_the_question_evaluates_the_models_there_are(question_args, tmp_path):
 
     data = json.loads((result / "result.json").read_text())
     names = [m["name"] for m in data["models"]]
-    assert names == ["LeNet-5 (shipped checkpoint)", "course CNN, no augmentation", "course CNN, flip + translate"]
+    assert names == [
+        "final ConvNet (shipped checkpoint)",
+        "course CNN, no augmentation",
+        "course CNN, flip + translate",
+    ]
     assert any("make deeper" in m for m in data["missing"]) and any("make best" in m for m in data["missing"])
     for model in data["models"]:
         assert set(model["accuracy"]) == set(CORRUPTIONS) and all(len(v) == 5 for v in model["accuracy"].values())

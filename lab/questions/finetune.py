@@ -321,7 +321,11 @@ def render(r: FinetuneResult, folder: Path) -> list:
 
 
 def headline(r: FinetuneResult) -> str:
-    return "; ".join(f"{v.label.split(' (')[0]} {v.test.pct(1)}%" for v in r.variants)
+    """Each variant's test accuracy under its short label; the full label where two short ones coincide."""
+    short = [v.label.split(" (")[0] for v in r.variants]
+    return "; ".join(
+        f"{s if short.count(s) == 1 else v.label} {v.test.pct(1)}%" for s, v in zip(short, r.variants, strict=True)
+    )
 
 
 @dataclass(frozen=True)

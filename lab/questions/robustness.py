@@ -4,7 +4,7 @@
 
 Corruption sets after Hendrycks & Dietterich (ICLR 2019), made deterministically from the exact CIFAR-10
 test images (lab/data/corruptions.py: 9 corruptions x 5 severities), and every trained model the other
-questions left behind: LeNet-5 (checkpoints/convnet_cifar10.pt), the deeper ConvNet (`make deeper`), the
+questions left behind: the final ConvNet (checkpoints/convnet_cifar10.pt), the deeper ConvNet (`make deeper`), the
 course CNN without and with augmentation (`make augment`) and the best CNN (`make best`), each evaluated
 as a plain network (no test-time augmentation). A model whose question has not run is listed as missing.
 """
@@ -67,7 +67,7 @@ def model_sources(
 ) -> tuple[dict[str, Path], list[str]]:
     """name -> run folder or checkpoint of every model there is (from the latest results of the questions
     that trained them); the names of those still missing."""
-    found, missing = {"LeNet-5 (shipped checkpoint)": REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"}, []
+    found, missing = {"final ConvNet (shipped checkpoint)": REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"}, []
     wanted = {
         "ConvNet +2 convs, 64 channels": ("deeper", deeper, lambda r: r.variant(CONVNET, WIDER).runs[0]),
         "course CNN, no augmentation": ("augment", augment, lambda r: r.variant(PLAIN).runs[0]),
