@@ -114,6 +114,35 @@ def test_a_null_regulariser_is_explained_by_the_base_gap():
     assert "barely" not in factor_sentence(study(0.80), "ConvNet", "weight decay")
 
 
+def test_a_regulariser_taken_away_that_only_widens_the_gap_is_explained_by_that_gap():
+    from lab.questions.hparams import factor_sentence
+
+    rows = [_row("base", "-", _run(0.600, 0.62)), _row("augmentation", "none", _run(0.598, 0.72))]
+    text = factor_sentence(_study(rows), "ConvNet", "augmentation")
+    assert "no measurable effect" in text and "gap moves (+2.0 -> +12.2 points" in text and "barely" not in text
+
+
+def test_a_run_at_chance_failed_to_train_and_epochs_are_not_capacity():
+    from lab.questions.hparams import Diagnosis, mechanism
+
+    base = Diagnosis(0.67, 0.65, 1.97, 1000)
+    assert mechanism(base, Diagnosis(0.099, 0.104, 2.26, 1000)).startswith("it failed to train")
+    longer = mechanism(base, Diagnosis(0.77, 0.72, 2.11, 1000), "epochs")
+    assert "optimisation gain, the same network" in longer and "capacity" not in longer and "first-epoch" not in longer
+    assert "first-epoch loss 1.97 -> 2.11" in mechanism(base, Diagnosis(0.77, 0.72, 2.11, 1000), "batch size")
+
+
+def test_the_lr_finder_curve_is_debiased_so_it_never_starts_below_the_loss():
+    from lab.questions.hparams import FINDER_BETA, debiased
+
+    avg, lightning = 0.0, []
+    for step in range(50):  # Lightning's _LRCallback on a constant loss of ln 10, global_step read after the step
+        avg = FINDER_BETA * avg + (1 - FINDER_BETA) * 2.302585
+        lightning.append(avg / (1 - FINDER_BETA ** (step + 1 + 1)))
+    assert lightning[0] < 1.2  # the artefact: about half of ln 10
+    assert all(abs(x - 2.302585) < 1e-9 for x in debiased(lightning))
+
+
 def test_settings_within_the_noise_of_the_best_are_reseeded_and_the_best_is_a_mean():
     from lab.questions.hparams import near_best, pick_best
 

@@ -155,7 +155,18 @@ def lr_finder(ctx: RunContext, config: str, steps: int) -> dict:
             finder = Tuner(cli.trainer).lr_find(
                 cli.model, datamodule=cli.datamodule, min_lr=1e-4, max_lr=1.0, num_training=steps, update_attr=False
             )
+    finder.results["loss"] = debiased(finder.results["loss"])
     return {"lr": finder.results["lr"], "loss": finder.results["loss"], "suggestion": finder.suggestion()}
+
+
+FINDER_BETA = 0.98  # the smoothing of Lightning's LR finder (_LRCallback's default beta)
+
+
+def debiased(smoothed: list[float]) -> list[float]:
+    """Lightning's LR finder divides its running average by 1 - beta^(global_step + 1), read after the
+    optimizer step, so step i (from 0) is corrected with beta^(i + 2): its first point is the loss / (1 + beta),
+    about half of ln 10, an artefact below the untrained loss. Re-correct each point with beta^(i + 1)."""
+    return [x * (1 - FINDER_BETA ** (i + 2)) / (1 - FINDER_BETA ** (i + 1)) for i, x in enumerate(smoothed)]
 
 
 UNTRAINED_LOSS = math.log(10)  # cross-entropy of a uniform guess over CIFAR-10's 10 classes
@@ -413,11 +424,25 @@ def regime(d: Diagnosis) -> str:
     return f"{state} (training {100 * d.train_acc:.1f}% vs validation {100 * d.val_acc:.1f}%)"
 
 
-def mechanism(base: Diagnosis, alt: Diagnosis) -> str:
-    """The explanation the diagnostics select: fits better, regularises, under-fits or over-fits; plus the
-    optimisation speed and the parameter count where they changed."""
+CHANCE_FIT = 0.15  # a training accuracy below this (10 classes: chance is 10%) is a run that failed to train
+
+
+def mechanism(base: Diagnosis, alt: Diagnosis, factor: str = "") -> str:
+    """The explanation the diagnostics select: failed to train, fits better, regularises, under-fits or
+    over-fits; plus the optimisation speed (not across epoch budgets: their one-cycle schedules differ from
+    the first epoch) and the parameter count where they changed."""
     if base.train_acc != base.train_acc or alt.train_acc != alt.train_acc:
         text = "no training-accuracy diagnostic was measured, so under- and over-fitting cannot be told apart"
+    elif alt.train_acc < CHANCE_FIT:
+        return (
+            f"it failed to train: training accuracy {100 * alt.train_acc:.1f}% is at chance (10%; first-epoch loss "
+            f"{alt.first_loss:.2f} nats, untrained ln 10 = 2.30), not a slower fit"
+        )
+    elif factor == "epochs" and alt.val_acc >= base.val_acc and alt.train_acc > base.train_acc:
+        text = (
+            f"more training steps fit the training set better and validation follows (training accuracy "
+            f"{100 * base.train_acc:.1f}% -> {100 * alt.train_acc:.1f}%): an optimisation gain, the same network"
+        )
     else:
         dv, dt = alt.val_acc - base.val_acc, alt.train_acc - base.train_acc
         moves = f"training accuracy {100 * base.train_acc:.1f}% -> {100 * alt.train_acc:.1f}%"
@@ -436,7 +461,7 @@ def mechanism(base: Diagnosis, alt: Diagnosis) -> str:
         text += (
             f"; the first epoch blew up (mean training loss {alt.first_loss:.3g} nats, far above the untrained ln 10)"
         )
-    elif abs(alt.first_loss - base.first_loss) > 0.05:
+    elif abs(alt.first_loss - base.first_loss) > 0.05 and factor != "epochs":
         faster = "faster" if alt.first_loss < base.first_loss else "slower"
         text += f"; optimisation starts {faster} (first-epoch loss {base.first_loss:.2f} -> {alt.first_loss:.2f} nats)"
     if alt.parameters and alt.parameters != base.parameters:
@@ -463,8 +488,7 @@ def factor_sentence(result: HparamsResult, network: str, factor: str) -> str:
     if band and max(abs(up), abs(down)) <= 100 * band:
         text += (
             f"every value within {max(abs(up), abs(down)):.1f} points of the base, inside the noise band "
-            f"(±{100 * band:.1f}): no measurable effect. Why: the base {regime(Diagnosis.of(base.run))}"
-            + (", so a regulariser has little to remove in this budget." if factor in REGULARISERS else ".")
+            f"(±{100 * band:.1f}): no measurable effect. Why: {null_reason(base, ran, factor)}"
         )
     else:
         spread = f"best {best.value} ({up:+.1f} points vs the base), worst {worst.value} ({down:+.1f} points)"
@@ -472,11 +496,27 @@ def factor_sentence(result: HparamsResult, network: str, factor: str) -> str:
         text += f"; noise band ±{100 * band:.1f} points." if band else " (no noise band: one seed)."
         moved = best if abs(up) >= abs(down) else worst
         if not moved.same_as_base:
-            text += f" Why ({moved.value}): {mechanism(Diagnosis.of(base.run), Diagnosis.of(moved.run))}."
+            text += f" Why ({moved.value}): {mechanism(Diagnosis.of(base.run), Diagnosis.of(moved.run), factor)}."
     return text + (f" Diverged (the study went on): {', '.join(diverged)}." if diverged else "")
 
 
 REGULARISERS = ("weight decay", "augmentation")
+
+
+def null_reason(base, ran: list, factor: str) -> str:
+    """Why a factor moved nothing: for a regulariser, whether taking it away widened the train-val gap (the net
+    memorises more but generalises no worse at this budget) or the base barely over-fits to begin with."""
+    d = Diagnosis.of(base.run)
+    widest = max((Diagnosis.of(r.run) for r in ran), key=lambda x: x.gap if x.gap == x.gap else -1.0)
+    if factor in REGULARISERS and widest.gap == widest.gap and widest.gap - d.gap > 0.03:
+        return (
+            f"the train-val gap moves ({100 * d.gap:+.1f} -> {100 * widest.gap:+.1f} points: training "
+            f"{100 * d.train_acc:.1f}% -> {100 * widest.train_acc:.1f}%) while validation stays within the noise: "
+            "the regulariser changes how much the net memorises, not what it generalises, at this budget."
+        )
+    return f"the base {regime(d)}" + (
+        ", so a regulariser has little to remove in this budget." if factor in REGULARISERS else "."
+    )
 
 
 def bracket(points: list[tuple[float, float]]) -> tuple[str, float | None]:
@@ -569,7 +609,9 @@ def render(result: HparamsResult, folder: Path) -> list:
             f"Nesterov 0.9, one-cycle, flip + translate, batch 128), {result.epochs} epochs per run unless the "
             "factor is the epoch count, each setting one run (seed 0); settings within the noise band of the best "
             f"were re-run over more seeds and are compared by their mean. Chosen by validation accuracy only. "
-            f"Best: {best}. Noise band: the base config's best validation accuracy is {noise}."
+            f"Best: {best}. Noise band: the base config's best validation accuracy is {noise}; a difference "
+            "between two single runs counts as an effect beyond the band 2 x sqrt(2) x that std (two standard "
+            "deviations of a difference of two runs)."
         ),
         Text("\n".join(f"- {bracket_sentence(result, n)}" for n in result.best)),
         Text("\n".join(f"- {budget_sentence(result, n)}" for n in result.best)),
