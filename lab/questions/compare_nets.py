@@ -268,12 +268,11 @@ def sensitivity_sentences(mlp: NetSummary, cnn: NetSummary) -> list[str]:
     """Learning-rate sensitivity from the two sweeps (one optimizer, schedule and budget), both ends apart."""
     if mlp.lr_span is None or cnn.lr_span is None:
         return []
-    more = TWOLAYER if mlp.lr_span > cnn.lr_span else CONVNET
     lines = [
-        f"Over the learning-rate sweep (a diverged rate counted as chance, 10%), TwoLayerNet's validation accuracy "
-        f"spans {100 * mlp.lr_span:.1f} points (best at lr {mlp.best_lr:g}) and ConvNet's {100 * cnn.lr_span:.1f} "
-        f"points (best at lr {cnn.best_lr:g}): {more} is the more sensitive one ({bracket_words(mlp)} for "
-        f"TwoLayerNet, {bracket_words(cnn)} for ConvNet; one optimizer, schedule and budget for both)."
+        f"Over the learning-rate sweep (one optimizer, schedule and budget for both; a diverged rate counted as "
+        f"chance, 10%), TwoLayerNet's validation accuracy spans {100 * mlp.lr_span:.1f} points "
+        f"({bracket_words(mlp)}) and ConvNet's {100 * cnn.lr_span:.1f} points ({bracket_words(cnn)}). Neither "
+        "span alone says which network is more sensitive: the two ends of the sweep fail differently."
     ]
     if mlp.lr_diverged and not cnn.lr_diverged:
         lines.append(
@@ -295,7 +294,8 @@ def beaten_sentence(name: str, s: NetSummary) -> str:
     """Whether the final is the best of its network in the report: a count, and the variants at or above it."""
     if not s.not_beaten:
         return f"{name}'s final is measurably better (test) than every other variant of it in the report."
-    above = f"; at or above it: {', '.join(s.above)}" if s.above else "; none scores higher"
+    named = f" ({', '.join(s.not_beaten)})" if len(s.not_beaten) <= 3 else ""
+    above = f"; at or above it: {', '.join(s.above)}" if s.above else f"{named}; none scores higher"
     return (
         f"{name}'s final is **not** measurably better (test accuracy, two standard errors) than {len(s.not_beaten)} "
         f"of the {s.compared} other variants of it in the report{above}."

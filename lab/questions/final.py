@@ -63,6 +63,7 @@ class Combined:
     final_label: str = ""
     beaten_by: list[str] = field(default_factory=list)  # study settings the final does not measurably beat
     same_as: str = ""  # the study setting whose runs the final is (same identity, reused from the run cache)
+    noise_std: float = 0.0  # seed-to-seed std of the base config's validation accuracy (the study's)
 
     @property
     def gain(self) -> Difference:
@@ -234,6 +235,7 @@ def run(ctx: RunContext, out: Path, hparams: HparamsResult) -> FinalResult:
     for c in networks:
         c.runs = [raise_diverged(r) for r in runs[c.network]]
         c.beaten_by, c.same_as = not_beaten(study, c), same_setting(study, c)
+        c.noise_std = study.noise[c.network].std if study.noise[c.network].n > 1 else 0.0
     curves = plot_curves(
         {f"{c.network} final": c.runs[0].history for c in networks},
         out / "curves.png",
@@ -267,18 +269,28 @@ def additivity(c: Combined) -> str:
     measured, predicted_gain = c.measured_gain, c.predicted_gain
     if measured != measured:
         return f"{c.network}: the combination diverged."
-    ratio = measured / predicted_gain if predicted_gain else math.nan
-    verdict = (
-        "the gains add up"
-        if 0.75 <= ratio <= 1.25
-        else "the gains overlap (they fix the same shortfall): the factors interact"
-        if ratio < 0.75
-        else "the combination gains more than the sum: the factors reinforce each other"
-    )
     return (
         f"{c.network}: {', '.join(c.chosen)} combined: predicted {100 * predicted_gain:+.1f} points (sum of the "
-        f"single gains), measured {100 * measured:+.1f} (one run, study budget): {verdict}."
+        f"single gains), measured {100 * measured:+.1f} (one run, study budget): {additivity_verdict(c)}."
     )
+
+
+def additivity_verdict(c: Combined) -> str:
+    """Measured minus predicted gain against its own noise: m - sum(g_i - b) - b over k single runs and one base
+    run has variance (1 + k + (k - 1)^2) sigma^2; beyond two of its standard deviations it is an interaction."""
+    k, miss = len(c.chosen), c.measured_gain - c.predicted_gain
+    band = 2 * c.noise_std * math.sqrt(1 + k + (k - 1) ** 2)
+    if not band:
+        ratio = c.measured_gain / c.predicted_gain if c.predicted_gain else math.nan
+        within = 0.75 <= ratio <= 1.25
+    else:
+        within = abs(miss) <= band
+    noise = f" (noise of that difference ±{100 * band:.1f} points)" if band else " (no noise band: one seed)"
+    if within:
+        return f"the gains add up: {100 * miss:+.1f} points from the sum{noise}"
+    if miss < 0:
+        return f"the gains overlap: {100 * miss:+.1f} points short of the sum{noise}: the factors interact"
+    return f"the combination gains {100 * miss:+.1f} points more than the sum{noise}: the factors reinforce each other"
 
 
 def best_sentence(c: Combined) -> str:
