@@ -3,6 +3,7 @@ measured diagnostics, additivity of combined winners, deeper nets judged by thei
 finals checked against every other variant. Made-up results, reversed, must change the words."""
 
 import math
+import re
 
 from lab.config import compose
 from lab.questions.stats import Spread
@@ -372,8 +373,8 @@ def test_compare_nets_explains_from_the_measured_gaps_and_both_ends_of_the_sweep
     short = [(0.002, 0.30), (0.015, 0.40), (0.05, 0.45)]
     as_loaded = [list(p) for p in short]  # a result read back from JSON holds lists
     bounded = " ".join(sensitivity_sentences(_net(as_loaded, diverged=["0.15"]), _net(short)))
-    assert "best 0.05, interior for TwoLayerNet" in bounded  # a divergence above the best bounds the sweep
-    assert "best 0.05, upper edge for ConvNet" in bounded  # nothing above 0.05 was tried
+    assert re.search(r"TwoLayerNet's .* \(best 0.05, interior\) and", bounded)  # a divergence bounds the sweep
+    assert re.search(r"ConvNet's [0-9.]+ points \(best 0.05, upper edge\)", bounded)  # nothing above 0.05 tried
     gaps = locality_sentence(mlp, cnn, 0.05)[0]
     assert "TwoLayerNet 15.0, ConvNet 2.0 points" in gaps
     assert "fan" not in " ".join(sensitivity_sentences(_net(sweep), cnn)) and "3,072" not in " ".join(
