@@ -437,3 +437,15 @@ def test_the_page_count_prints_a_report_under_a_relative_results_folder(tmp_path
     monkeypatch.setattr(pages.subprocess, "run", lambda argv, **kw: calls.append(argv))
     pages.print_to_pdf(Path("results/CV1.html"), Path("results/CV1.pdf"))
     assert calls[0][-1] == (tmp_path / "results" / "CV1.html").as_uri()
+
+
+def test_a_figure_title_longer_than_its_figure_is_wrapped_not_cut(tmp_path):
+    from lab.viz.style import figure, save
+
+    fig, _ = figure(1, 1, size=(4, 3))
+    long = "STL-10 subset, training images by class, at its native size (8 per class, 96 x 96 px)"
+    save(fig, tmp_path / "f.png", long)
+    assert fig._suptitle.get_text().count("\n") >= 1 and fig._suptitle.get_text().replace("\n", " ") == long
+    fig, _ = figure(1, 1, size=(11, 3))
+    save(fig, tmp_path / "g.png", long)
+    assert "\n" not in fig._suptitle.get_text()

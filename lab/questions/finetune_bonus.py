@@ -209,9 +209,9 @@ def explain(r: BonusResult) -> str:
     else:
         text += (
             "The classes are "
-            + ("better" if change > 0 else "less")
-            + " separated after fine-tuning: "
-            + ("the features adapted to STL-10's classes." if change > 0 else "the features lost structure.")
+            + ("more" if change > 0 else "less")
+            + " compact and apart in the silhouette's sense after fine-tuning (one number, no uncertainty); "
+            "whether a classifier separates them better is what the probes below measure."
         )
     return text + (
         f" After fine-tuning {100 * r.test_acc_after:.1f}% of the test images are right ({r.misclassified} "

@@ -76,7 +76,7 @@ def describe(r: STL10Samples) -> str:
     else:
         text += "None of them is a CIFAR-10 class: the transfer is to unseen classes. "
     if "cat" in r.classes:
-        text += "STL-10's 'cat' images, drawn from ImageNet, include wild cats, which CIFAR-10's cats rarely are. "
+        text += "STL-10's 'cat' images, drawn from ImageNet, include wild cats as well as house cats (see the grid). "
     se, full = binomial_se(0.7, test), binomial_se(0.7, official)
     return text + (
         f"The data provided holds {test:,} of the {official:,} official test images of these classes, so a test "
@@ -88,7 +88,7 @@ def describe(r: STL10Samples) -> str:
 def render(r: STL10Samples, folder: Path) -> list:
     rows = [[c, *(r.counts[s][c] for s in ("train", "validation", "test"))] for c in r.classes]
     caption = (
-        f"The {len(r.classes)} classes of the data provided (../shared/data holds these five of STL-10's ten), "
+        f"The {len(r.classes)} classes of the data provided (these five of STL-10's ten), "
         "relabelled 0-4 in this order; seeded train/validation split of the training images."
     )
     table = markdown_table(["class", "train", "validation", "test"], rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -26,10 +27,16 @@ def print_metadata(fig) -> dict[str, str]:
     return {"lab-width-in": f"{fig.get_figwidth():.3f}", "lab-min-font-pt": f"{min(sizes, default=10.0):.2f}"}
 
 
+def fitted(title: str, fig) -> str:
+    """The title wrapped to the figure's width (about 11 characters per inch at the title's size): a long
+    title would otherwise run off both edges of a narrow figure."""
+    return textwrap.fill(title, width=max(20, int(fig.get_figwidth() * 11)))
+
+
 def save(fig, path: Path, title: str, caption: str = "", label: str = "") -> Figure:
     """Give the figure its title, lay it out and write a readable PNG (120 dpi). Returns the report's
     figure block: the file's name, the title and a caption (where the figure is drawn, it is described)."""
-    fig.suptitle(title)
+    fig.suptitle(fitted(title, fig))
     for ax in fig.axes:  # epochs are whole: no 1.2, 1.4 ... ticks on a short run's axis
         if ax.get_xlabel().startswith("epoch"):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
