@@ -451,3 +451,14 @@ def test_the_finetune_headline_tells_gradual_and_at_once_apart():
     assert (
         "full fine-tuning (unfreeze at epoch 5) 79.0%" in line and "full fine-tuning (unfrozen at once) 80.0%" in line
     )
+
+
+def test_the_transfer_table_promises_a_resolution_comparison_only_when_two_sizes_ran(tmp_path):
+    from lab.blocks import Table
+    from lab.questions.transfer import render
+
+    runs = ((0.70, 0.71, 0.70), (0.85, 0.86, 0.85), (0.88, 0.89, 0.88))
+    titles = [b.title for b in render(_transfer({32: runs}), tmp_path) if isinstance(b, Table)]
+    assert "Transfer to the STL-10 subset: starting network (32 px)" in titles
+    titles = [b.title for b in render(_transfer({32: runs, 96: runs}), tmp_path) if isinstance(b, Table)]
+    assert "Transfer to the STL-10 subset: starting network and resolution" in titles

@@ -244,7 +244,8 @@ def render(r: TransferResult, folder: Path) -> list:
         ),
         Text("\n".join(explain(r))),
         Table(
-            "Transfer to the STL-10 subset: starting network and resolution",
+            "Transfer to the STL-10 subset: starting network"
+            + (" and resolution" if len(r.resolutions) > 1 else f" ({r.resolutions[0].pixels} px)"),
             markdown_table(header, table_rows(r), "llllrr"),
             f"Test accuracy on the 500 STL-10 test images ({spread_words(seed_count(r))}).",
         ),
@@ -290,8 +291,8 @@ QUESTION = register(
         "transfer",
         order=220,
         result_type=TransferResult,
-        asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset (32 px; 96 px on request): how much do the starting "
-        "network and the resolution matter?",
+        asks="Fine-tune the best CIFAR-10 CNN on the STL-10 subset: how much does the starting network matter "
+        "(at 32 px; with `--pixels 32 96`, also the resolution)?",
         configs="experiments/stl10.yaml + stl10_strong.yaml (+ stl10_strong_scratch, stl10_pretrained, stl10_head, "
         "stl10_finetune)",
         may_read=("best", "finetune"),  # best: unless --source names the checkpoint
