@@ -410,3 +410,13 @@ def test_the_final_conclusions_read_as_sentences(monkeypatch):
     case = SimpleNamespace(network="TwoLayerNet", left_out=["epochs = 18 (+3.7 points)"], gain=Difference(0.03, 0.0075))
     first = final.conclusions(SimpleNamespace(networks=[case]))[0]
     assert first.endswith("nothing to combine; left out: epochs = 18 (+3.7 points).") and ".;" not in first
+
+
+def test_the_lr_finder_suggests_the_steepest_fall_per_factor_of_learning_rate():
+    from lab.questions.hparams import steepest
+
+    lrs = [10 ** (-4 + 4 * i / 99) for i in range(100)]
+    wobble = [0.002 * (-1) ** i if i < 30 else 0.0 for i in range(100)]  # noise among the closely spaced rates
+    losses = [2.3 - 0.5 / (1 + math.exp(-5 * (math.log10(lr) + 1.5))) + w for lr, w in zip(lrs, wobble)]
+    assert 0.01 < steepest(lrs, losses) < 0.1  # the fall is centred at 10^-1.5 = 0.032
+    assert steepest(lrs[:5], losses[:5]) is None

@@ -155,8 +155,22 @@ def lr_finder(ctx: RunContext, config: str, steps: int) -> dict:
             finder = Tuner(cli.trainer).lr_find(
                 cli.model, datamodule=cli.datamodule, min_lr=1e-4, max_lr=1.0, num_training=steps, update_attr=False
             )
-    finder.results["loss"] = debiased(finder.results["loss"])
-    return {"lr": finder.results["lr"], "loss": finder.results["loss"], "suggestion": finder.suggestion()}
+    lrs, losses = finder.results["lr"], debiased(finder.results["loss"])
+    return {"lr": lrs, "loss": losses, "suggestion": steepest(lrs, losses)}
+
+
+def steepest(lrs: list[float], losses: list[float], skip_begin: int = 10, skip_end: int = 1) -> float | None:
+    """The rate where the loss falls fastest per factor of learning rate (the gradient against log lr, on a
+    log-spaced sweep; Lightning's suggestion takes it against lr itself, which the first, closely spaced
+    points dominate with their noise)."""
+    import torch
+
+    points = [(lr, x) for lr, x in zip(lrs[skip_begin:-skip_end], losses[skip_begin:-skip_end]) if x == x]
+    if len(points) < 2:
+        return None
+    log_lr = torch.tensor([math.log(lr) for lr, _ in points])
+    slope = torch.gradient(torch.tensor([x for _, x in points]), spacing=[log_lr])[0]
+    return points[int(torch.argmin(slope))][0]
 
 
 FINDER_BETA = 0.98  # the smoothing of Lightning's LR finder (_LRCallback's default beta)
