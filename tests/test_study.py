@@ -420,3 +420,20 @@ def test_the_lr_finder_suggests_the_steepest_fall_per_factor_of_learning_rate():
     losses = [2.3 - 0.5 / (1 + math.exp(-5 * (math.log10(lr) + 1.5))) + w for lr, w in zip(lrs, wobble)]
     assert 0.01 < steepest(lrs, losses) < 0.1  # the fall is centred at 10^-1.5 = 0.032
     assert steepest(lrs[:5], losses[:5]) is None
+
+
+def test_the_sweep_figure_names_the_diverged_rates_in_its_legend(tmp_path, monkeypatch):
+    import lab.questions.hparams as hparams
+
+    legends = []
+    monkeypatch.setattr(
+        hparams, "save", lambda fig, path, *a, **k: legends.extend(fig.axes[0].get_legend_handles_labels()[1])
+    )
+    rows = [
+        _row("base", "-", _run(0.60)),
+        _row("learning rate", "0.01", _run(0.50)),
+        _row("learning rate", "0.1", None),
+    ]
+    rows += [_row("learning rate", "1", None)]
+    hparams.draw_acc_vs_lr(_study(rows), tmp_path / "f.png")
+    assert "ConvNet diverged (lr 0.1, 1)" in legends

@@ -328,9 +328,10 @@ def draw_acc_vs_lr(result: HparamsResult, path: Path) -> Figure:
         if not points:
             continue
         (line,) = ax.plot(*zip(*[(lr, 100 * acc) for lr, acc in points]), marker="o", label=name)
-        for lr, acc in points:
-            if acc != acc:
-                ax.axvline(lr, color=line.get_color(), linestyle=":", alpha=0.6)
+        diverged = [lr for lr, acc in points if acc != acc]
+        for i, lr in enumerate(diverged):  # one legend entry per network, not per rate
+            label = f"{name} diverged (lr {', '.join(f'{x:g}' for x in diverged)})" if i == 0 else None
+            ax.axvline(lr, color=line.get_color(), linestyle=":", alpha=0.6, label=label)
         where, best = bracket(points)
         if best is not None:
             ax.plot(
