@@ -437,3 +437,11 @@ def test_the_sweep_figure_names_the_diverged_rates_in_its_legend(tmp_path, monke
     rows += [_row("learning rate", "1", None)]
     hparams.draw_acc_vs_lr(_study(rows), tmp_path / "f.png")
     assert "ConvNet diverged (lr 0.1, 1)" in legends
+
+
+def test_the_finals_table_shows_the_training_accuracy_over_the_seeds():
+    from lab.questions.final import Combined, finals_row
+
+    runs = [_run(0.60, 0.70), _run(0.61, 0.72, seed=1)]
+    row = finals_row(Combined("ConvNet", "lenet", [], [], {}, runs, runs, 0.0))
+    assert row[5] == "71.00 ± 1.41"

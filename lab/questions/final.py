@@ -322,10 +322,18 @@ FINALS_HEADER = [
     "epochs",
     "val acc (%)",
     "test acc (%)",
+    "train acc (%)",
     "base test acc (%)",
     "gain over base",
     "seeds",
 ]
+
+
+def train_accuracy(runs: list) -> str:
+    """Last-epoch accuracy on un-augmented training images (eval mode) over the seeds: with validation, the
+    final's train - val gap; '-' where it was not measured."""
+    accs = [r.last["train_eval/acc"] for r in runs if "train_eval/acc" in r.last]
+    return Spread.of(accs).pct() if accs else "-"
 
 
 def finals_row(c: Combined) -> list:
@@ -336,6 +344,7 @@ def finals_row(c: Combined) -> list:
         c.epochs,
         final.val.pct(),
         final.test.pct(),
+        train_accuracy(c.runs),
         base.pct(),
         c.gain.points(),
         len(c.runs),
@@ -359,8 +368,9 @@ def render(r: FinalResult, folder: Path) -> list:
         Text("\n".join(conclusions(r))),
         Table(
             "Final configurations against the base configs",
-            markdown_table(FINALS_HEADER, rows, "llrrrrrr"),
-            "Validation and test accuracy of the best checkpoint of each run (test: 1,000 images).",
+            markdown_table(FINALS_HEADER, rows, "llrrrrrrr"),
+            "Validation and test accuracy of the best checkpoint of each run (test: 1,000 images); training "
+            "accuracy: last epoch, 5,000 un-augmented training images in eval mode (mean ± std over the seeds).",
         ),
         Table(
             "The search: combination, second round, third round",
