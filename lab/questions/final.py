@@ -299,7 +299,10 @@ def best_sentence(c: Combined) -> str:
     same = f"the final is the study's setting {c.same_as} (the same runs); " if c.same_as else ""
     if not c.beaten_by:
         every = "every other" if same else "every"
-        return f"{c.network}: {same}the final is measurably better than {every} setting of the study."
+        return (
+            f"{c.network}: {same}the final is measurably better than {every} setting of the study (validation "
+            "accuracy, beyond two standard errors; §2.4d checks test accuracy against every variant in the report)."
+        )
     return (
         f"{c.network}: {same}the final is **not** measurably better than {', '.join(c.beaten_by)} (validation "
         "accuracy, within two standard errors or below): those settings are as good as the final."
