@@ -86,3 +86,8 @@ def shown(path: str | Path) -> str:
     return (
         path.relative_to(REPO_ROOT).as_posix() if path.is_absolute() and path.is_relative_to(REPO_ROOT) else str(path)
     )
+
+
+def run_folder(path: str | Path) -> Path:
+    """One spelling of a run folder: a run summary may hold it relative to the repository or absolute."""
+    return (REPO_ROOT / path).resolve()

@@ -257,7 +257,7 @@ def test_a_study_setting_that_is_the_final_is_not_its_rival():
     same, other = _run(0.60), _run(0.55)
     rows = [_row("epochs", "18", same), _row("learning rate", "0.1", other)]
     study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 0}, {}, {})
-    from lab.questions.final import run_folder
+    from lab.paths import run_folder
 
     assert list(others(study, None, "ConvNet", {run_folder(same.run_dir)})) == ["study: learning rate = 0.1"]
 

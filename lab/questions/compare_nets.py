@@ -16,10 +16,11 @@ from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
+from lab.paths import run_folder
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.deeper import MORE_FC, ORIGINAL, SAME_WIDTHS, WIDER, DeeperResult
-from lab.questions.final import FinalResult, run_folder
+from lab.questions.final import FinalResult
 from lab.questions.hparams import CONVNET, NETWORKS, TWOLAYER, HparamsResult, bracket, threshold
 from lab.questions.stats import Difference, Spread, pct
 from lab.viz.style import figure, save

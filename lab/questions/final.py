@@ -21,7 +21,7 @@ from typing import Any
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.config import compose, merge
-from lab.paths import REPO_ROOT
+from lab.paths import run_folder
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.hparams import HparamsResult, StudyRow, threshold
@@ -198,11 +198,6 @@ def search(ctx: RunContext, study: HparamsResult, network: str) -> Combined:
         long,
         final.label,
     )
-
-
-def run_folder(path: str) -> Path:
-    """One spelling of a run folder: a summary may hold it relative to the repository or absolute."""
-    return (REPO_ROOT / path).resolve()
 
 
 def same_setting(study: HparamsResult, c: Combined) -> str:
