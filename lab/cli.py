@@ -21,11 +21,12 @@ from lightning.pytorch.plugins.io import CheckpointIO
 
 from lab import console
 from lab.callbacks import EpochHistory, EpochLines, FiniteLossGuard, SeedEachEpoch
-from lab.checkpoints import AtomicCheckpointIO, LastCheckpoint, network_class, read_checkpoint
+from lab.checkpoints import AtomicCheckpointIO, LastCheckpoint
 from lab.cli_help import CompactHelpFormatter
 from lab.data.base import InMemoryImageDataModule
 from lab.errors import CheckpointMismatchError, LabError
 from lab.loggers import RunConfig, build_loggers
+from lab.models.pretrained import network_config, read_checkpoint
 from lab.models.transfer import check_checkpoint_fits
 from lab.module import ClassifierModule
 from lab.precision import choose_precision
@@ -195,7 +196,7 @@ class LabCLI(LightningCLI):
 def _check_same_network(section, ckpt: str) -> None:
     """LightningCLI builds the network a checkpoint was trained with, whatever the config says: a checkpoint
     of another network would be tested under this config's name. Also reads the file (truncated: one line)."""
-    found = network_class(read_checkpoint(ckpt))
+    found = (network_config(read_checkpoint(ckpt)) or {}).get("class_path")
     wanted = getattr(section["model"].get("net"), "class_path", None)
     if found and wanted and found != wanted:
         short = found.rsplit(".", 1)[-1]

@@ -52,9 +52,9 @@ class PredictionsCSV(BasePredictionWriter):
 def predict(source: str | Path, paths: list[str], out: Path, top_k: int = 3) -> tuple[Path, list]:
     """Top-k predictions of the model at ``source`` for the images at ``paths``; returns the CSV and its rows."""
     trained = load_trained(source)
-    data = ImageFilesDataModule(paths, trained.classes, trained.mean, trained.std, trained.image_size)
+    data = ImageFilesDataModule(paths, trained.record)
     out.mkdir(parents=True, exist_ok=True)
-    writer = PredictionsCSV(out / "predictions.csv", trained.classes, top_k)
+    writer = PredictionsCSV(out / "predictions.csv", list(trained.record.classes), top_k)
     trainer = L.Trainer(
         accelerator="auto", logger=False, callbacks=[writer], enable_progress_bar=False, enable_model_summary=False
     )

@@ -13,8 +13,9 @@ from typing import Any
 
 from torch import nn
 
-from lab.checkpoints import LastCheckpoint, read_checkpoint
+from lab.checkpoints import LastCheckpoint
 from lab.errors import CheckpointMismatchError, LabError, RunInterrupted
+from lab.models.pretrained import read_checkpoint
 
 TRAINING_STATE = ("state_dict", "epoch", "global_step", "loops", "optimizer_states")
 

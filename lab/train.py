@@ -12,7 +12,6 @@ holds the resolved config.yaml that repeats it: ``python -m lab fit --config <ru
 
 from __future__ import annotations
 
-import importlib
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -32,6 +31,7 @@ from lab.errors import LabError, NonFiniteLossError
 from lab.loggers import finish_wandb, log_confusion
 from lab.module import ClassifierModule
 from lab.resume import interrupted
+from lab.trained import load_trained
 
 
 @dataclass
@@ -212,18 +212,16 @@ def result_of(cli, tested: dict[str, float], seconds: float) -> RunResult:
 
 
 def reload(run_dir: str | Path, accelerator: str = "auto", checkpoint: str | None = None) -> RunResult:
-    """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by ``load_from_checkpoint`` and
-    tested again (nothing is trained); its history is read from the folder's metrics.csv."""
+    """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by the loader of trained networks
+    (lab/trained.py) with its data module, and tested again (nothing is trained); its history is read from
+    the folder's metrics.csv."""
     run_dir = Path(run_dir)
     checkpoints = [Path(checkpoint)] if checkpoint else sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
     if not checkpoints or not checkpoints[-1].is_file():
         raise LabError(f"{run_dir}: has no checkpoints/best-*.ckpt; give a run folder written by `fit`.")
     best = str(checkpoints[-1])
-    module = ClassifierModule.load_from_checkpoint(best, map_location="cpu")
-    saved = torch.load(best, map_location="cpu", weights_only=False)["datamodule_hyper_parameters"]
-    module_name, _, class_name = saved["_class_path"].rpartition(".")
-    datamodule_class = getattr(importlib.import_module(module_name), class_name)  # the base class would drop it
-    datamodule = datamodule_class.load_from_checkpoint(best)
+    trained = load_trained(best)
+    module, datamodule = trained.module, trained.datamodule()
     trainer = L.Trainer(accelerator=accelerator, logger=False, enable_progress_bar=False, enable_model_summary=False)
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     return RunResult(

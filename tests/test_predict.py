@@ -113,7 +113,7 @@ def test_the_shipped_lenet_predicts_without_any_training_data(isolated_data, tmp
     from lab.paths import REPO_ROOT
 
     trained = load_trained(REPO_ROOT / "checkpoints" / "convnet_cifar10.pt")
-    assert trained.classes[0] == "airplane" and len(trained.mean) == 3
+    assert trained.record.classes[0] == "airplane" and len(trained.record.mean) == 3
     _, rows = predict(REPO_ROOT / "checkpoints" / "convnet_cifar10.pt", [str(photos / "rgb.png")], tmp_path / "o")
     assert len(rows) == 1 and len(rows[0][1]) == 3
 

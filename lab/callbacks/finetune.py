@@ -20,7 +20,8 @@ from torch import nn
 from lab import console
 from lab.errors import LabError
 from lab.models.base import Classifier
-from lab.models.transfer import LoadOrder, load_then_replace, read_net_state, replace_then_load
+from lab.models.pretrained import read_net_state
+from lab.models.transfer import LoadOrder, load_then_replace, replace_then_load
 from lab.schedules import Cosine, OneCycle
 
 

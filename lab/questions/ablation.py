@@ -108,15 +108,9 @@ def ladder_context(ctx: RunContext, ladder: dict[str, Any]) -> RunContext:
     return replace(ctx, configs=(*configs[:at], ladder["quick"], *configs[at:]))
 
 
-@torch.no_grad()
-def tta_accuracy(run_dir: str, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
+def tta_accuracy(run_dir: str, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Top-1 accuracy of a run's best checkpoint with test-time augmentation."""
-    trained = load_trained(Path(run_dir))
-    trained.module.eval()
-    correct = 0
-    for x, y in zip(images.split(batch_size), labels.split(batch_size)):
-        correct += int((trained.module.evaluate(trained.prepare(x), TTA).argmax(1) == y).sum())
-    return correct / len(labels)
+    return load_trained(Path(run_dir)).accuracy(images, labels, tta=TTA)
 
 
 def run(ctx: RunContext, out: Path, opts: Options) -> AblationResult:

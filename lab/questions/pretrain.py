@@ -18,11 +18,9 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from lab import console
 from lab.errors import LabError
-from lab.models.transfer import read_net_state
+from lab.models.pretrained import read_net_state, shipped_info, write_network
 from lab.paths import REPO_ROOT, shown
 from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.hparams import CONVNET, HparamsResult
@@ -92,14 +90,7 @@ def pretrain(ctx: RunContext, opts: Options) -> dict:
     if opts.output.exists() and not opts.force:
         raise LabError(f"{opts.output} exists; pass --force to replace it (the old file would be lost).")
     result, configs, change, source = train_or_reuse(ctx)
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = opts.output.with_suffix(".tmp")
-    torch.save(read_net_state(result.best_checkpoint), tmp)
-    tmp.replace(opts.output)  # atomic: a crash never leaves half a checkpoint
-    info = {
-        "file": opts.output.name,
-        "net": type(result.module.net).__name__,
-        "net_options": net_options(result, configs, change),
+    made = {
         "source": source,
         "config": configs,
         "change": change,
@@ -108,10 +99,10 @@ def pretrain(ctx: RunContext, opts: Options) -> dict:
         "test_acc": result.test["test/acc"],
         "run_dir": shown(result.run_dir),  # no machine folder in a committed record
         "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
-        **result.datamodule.state_dict(),  # classes, mean, std, image_size: what `make predict` needs
     }
-    opts.output.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
-    return info
+    state, net = read_net_state(result.best_checkpoint), type(result.module.net).__name__
+    # the data record (classes, mean, std, image_size): what `make predict` needs
+    return write_network(opts.output, state, net, net_options(result, configs, change), result.datamodule.record, made)
 
 
 def refresh(ctx: RunContext) -> dict | None:
@@ -121,9 +112,8 @@ def refresh(ctx: RunContext) -> dict | None:
     final = final_setting(ctx.results)
     if final is None or ctx.quick or ctx.configs:
         return None
-    record = TARGET.with_suffix(".json")
     configs, change, _ = final
-    kept = json.loads(record.read_text()) if record.is_file() else {}
+    kept = shipped_info(TARGET)
     trained_as = [kept.get("config"), kept.get("change")]
     if "make final" in kept.get("source", "") and trained_as == to_json([configs, change]):
         return None  # already the final's network (compared by what it was trained with, not by wording)

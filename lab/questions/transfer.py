@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.errors import LabError
 from lab.paths import shown
@@ -32,7 +30,7 @@ from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_che
 from lab.questions.runner import missing_input
 from lab.questions.stats import Difference, spread_words
 from lab.questions.training import Variant, over_seeds
-from lab.trained import checkpoint_file
+from lab.trained import checkpoint_file, load_trained
 from lab.viz.style import figure, save
 
 RESOLUTIONS = (32, 96)  # px: the coursework's size, STL-10's own
@@ -69,10 +67,7 @@ def source_checkpoint(ctx: RunContext, opts: Options, best: BestResult | None) -
 
 def network_layer(checkpoint: Path) -> dict:
     """The checkpoint's network (class and options, less its class count), so every setting builds it."""
-    hparams = torch.load(checkpoint, map_location="cpu", weights_only=False).get("hyper_parameters", {})
-    net = hparams.get("net")
-    if not isinstance(net, dict) or "class_path" not in net:
-        raise LabError(f"{checkpoint} does not record its network; give a checkpoint of `python -m lab fit`.")
+    net = load_trained(checkpoint).config
     # every option kept, the logit scale (airbench's 1/9) included: from scratch with unscaled logits the
     # 96 px runs diverged and the 32 px ones lost 13-25 points (pilots, 12 epochs)
     options = {k: v for k, v in net.get("init_args", {}).items() if k != "num_classes"}

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from lab import losses, module
-from lab.data import augment, base
+from lab.data import augment, base, transform
 from lab.models import cnn
 from lab.numpy_bn import bn
 from lab.paths import REPO_ROOT
@@ -37,8 +37,14 @@ LISTINGS = (
         (
             "InMemoryImageDataModule.on_after_batch_transfer",
             "InMemoryImageDataModule.prepare_batch",
+            "InMemoryImageDataModule._augmentation",
             "InMemoryImageDataModule._preflip",
         ),
+    ),
+    (
+        "Data augmentation and the batch path (uint8 batch -> augmented, normalised float batch)",
+        transform,
+        ("InputTransform",),
     ),
     (
         "Data augmentation and the batch path (uint8 batch -> augmented, normalised float batch)",
