@@ -1,4 +1,4 @@
-"""One loader of trained networks (lab/trained.py, reading files through lab/models/pretrained.py, the one
+"""One loader of trained networks (lab/inference/load.py, reading files through lab/models/pretrained.py, the one
 module that knows the checkpoint format) and one input transform (lab/data/transform.py) that training
 batches and every loaded network share."""
 
@@ -8,16 +8,16 @@ from torchvision.io import write_png
 
 from lab.data.images import ImageFilesDataModule
 from lab.data.transform import InputTransform
+from lab.inference.load import load_trained
 from lab.models import ConvNet
 from lab.models.pretrained import DataRecord, read_net_state, write_network
-from lab.trained import load_trained
 
 RECORD = DataRecord(tuple(f"class {i}" for i in range(10)), (0.5, 0.4, 0.3), (0.2, 0.25, 0.3), (32, 32))
 
 
 @pytest.fixture(scope="module")
 def run_dir(tiny_data, tmp_path_factory):
-    from lab.train import run
+    from lab.engine.train import run
 
     layers = {
         "trainer": {"accelerator": "cpu", "enable_progress_bar": False, "max_epochs": 1},

@@ -120,7 +120,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
             download: allow a torchvision download into ./data when no local copy is found.
         """
         super().__init__()
-        self.save_hyperparameters(logger=False)  # the CLI logs the whole config once (lab/run_record.py)
+        self.save_hyperparameters(logger=False)  # the CLI logs the whole config once (lab/engine/run_record.py)
         self.data_dir, self.batch_size, self.eval_batch_size = data_dir, batch_size, eval_batch_size
         self.val_size, self.split_seed, self.train_subset = val_size, split_seed, train_subset
         self.train_eval_size, self.channels_last, self.download = train_eval_size, channels_last, download

@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader
 
-from lab import console
 from lab.data.base import TensorBatches, whole_batch
 from lab.data.transform import InputTransform
-from lab.errors import DataNotFoundError
 from lab.models.pretrained import DataRecord
+from lab.utils import console
+from lab.utils.errors import DataNotFoundError
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 KINDS = "PNG, JPEG, WebP, TIFF, BMP or GIF"
@@ -91,7 +91,7 @@ def read_image(path: Path, size: tuple[int, int]) -> torch.Tensor:
 
 class ImageFilesDataModule(L.LightningDataModule):
     """Prediction over image files, read at the trained network's input size and prepared by the input
-    transform its data record asks for (``record``: lab.predict reads it from the checkpoint)."""
+    transform its data record asks for (``record``: lab.inference.predict reads it from the checkpoint)."""
 
     def __init__(self, paths: Sequence[str], record: DataRecord, batch_size: int = 256):
         super().__init__()

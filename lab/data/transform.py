@@ -1,7 +1,7 @@
 """The one input transform: uint8 images -> the float tensors a network trains and predicts on.
 
 The data module's batch path (``InMemoryImageDataModule.prepare_batch``), prediction on image files
-(lab/data/images.py) and every trained network loaded from a file (``lab.trained.Trained.prepare``) call it,
+(lab/data/images.py) and every trained network loaded from a file (``lab.inference.load.Trained.prepare``) call it,
 so that a network always sees its input as it was trained to.
 """
 

@@ -11,7 +11,7 @@ Two kinds of file hold a trained network:
 
 ``read_network`` reads either kind into a ``StoredNetwork``, ``write_network`` writes the shipped pair, and
 ``read_net_state`` the weights alone (what fine-tuning starts from). The loader of trained networks
-(``lab.trained.load_trained``) builds on these; a new format changes this file only.
+(``lab.inference.load.load_trained``) builds on these; a new format changes this file only.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 
 import torch
 
-from lab.errors import CheckpointMismatchError
+from lab.utils.errors import CheckpointMismatchError
 
 SHIPPED_SUFFIX = ".pt"  # a shipped network; any other file is a Lightning checkpoint
 NETWORKS = "lab.models"  # the package a shipped network's class (its JSON's "net") lives in

@@ -19,17 +19,17 @@ from pathlib import Path
 import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.config import Layer, compose, load_layer
-from lab.errors import LabError
+from lab.engine.config import Layer, compose, load_layer
+from lab.inference.load import load_trained
 from lab.models import ConvNet
-from lab.models.transfer import load_pretrained
-from lab.paths import shown
+from lab.models.head import load_pretrained
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
-from lab.questions.pretrain import TARGET
+from lab.questions.finetune_start import TARGET
 from lab.questions.stats import Difference, binomial_se, spread_words
 from lab.questions.training import Variant, over_seeds, user_layers
-from lab.trained import load_trained
+from lab.utils.errors import LabError
+from lab.utils.paths import shown
 from lab.viz.style import figure, save
 
 SCRATCH, HEAD, FULL = "from scratch", "classifier only (body frozen)", "full fine-tuning (unfreeze at epoch 5)"

@@ -18,13 +18,13 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 from lab.blocks import Figure, Text, placed
-from lab.errors import LabError
+from lab.engine.train import build_datamodule
+from lab.inference.load import load_trained
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.finetune import FULL, FinetuneResult
 from lab.questions.training import user_layers
-from lab.train import build_datamodule
-from lab.trained import load_trained
+from lab.utils.errors import LabError
 from lab.viz.confusion import confusion_matrix, draw_confusion
 from lab.viz.style import figure, save
 

@@ -21,8 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.errors import LabError
-from lab.paths import shown
+from lab.inference.load import checkpoint_file, load_trained
 from lab.questions import BEYOND, Question, register
 from lab.questions.best import BestResult
 from lab.questions.context import RunContext
@@ -30,7 +29,8 @@ from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_che
 from lab.questions.runner import missing_input
 from lab.questions.stats import Difference, spread_words
 from lab.questions.training import Variant, over_seeds
-from lab.trained import checkpoint_file, load_trained
+from lab.utils.errors import LabError
+from lab.utils.paths import shown
 from lab.viz.style import figure, save
 
 RESOLUTIONS = (32, 96)  # px: the coursework's size, STL-10's own
@@ -180,7 +180,7 @@ def start_only(res: Resolution) -> str:
 
 def recipe_note() -> str:
     """What besides the starting network differs between make finetune's runs and these (read from the configs)."""
-    from lab.config import compose
+    from lab.engine.config import compose
 
     lenet, strong = compose(["stl10"]), compose(["stl10", "stl10_strong"])
 

@@ -16,10 +16,10 @@ from typing import Any
 import torch
 
 from lab.data.transform import InputTransform
-from lab.errors import CheckpointMismatchError
+from lab.models.head import mismatches
+from lab.models.module import ClassifierModule
 from lab.models.pretrained import DataRecord, StoredNetwork, is_shipped, read_network
-from lab.models.transfer import mismatches
-from lab.module import ClassifierModule
+from lab.utils.errors import CheckpointMismatchError
 
 
 @dataclass

@@ -21,7 +21,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from lab.errors import CheckpointWriteError
+from lab.utils.errors import CheckpointWriteError
 
 
 class LastCheckpoint(ModelCheckpoint):

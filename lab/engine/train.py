@@ -1,11 +1,11 @@
 """Training from code: ``run(configs, overrides, name) -> RunResult``.
 
-    from lab.train import run
+    from lab.engine.train import run
     result = run(["lenet"], {"model": {"optimizer": {"init_args": {"lr": 0.01}}}}, name="study/lr_0.01")
     result.history[-1]["val/acc"], result.test["test/acc"], result.run_dir
 
 The configs (experiments/<name>.yaml, paths or dicts) and the overrides are merged in Python
-(lab/config.py) and handed to the same ``LabCLI`` that ``python -m lab fit`` uses, with ``run=False``;
+(lab/engine/config.py) and handed to the same ``LabCLI`` that ``python -m lab fit`` uses, with ``run=False``;
 the run then fits, tests its best checkpoint and ends exactly as the command does, and its folder
 holds the resolved config.yaml that repeats it: ``python -m lab fit --config <run>/config.yaml``.
 """
@@ -22,16 +22,16 @@ from typing import Any
 import lightning as L
 import torch
 
-from lab import console
 from lab.callbacks import EpochHistory, TimeToAccuracy
 from lab.callbacks.history import read_epoch_metrics
-from lab.config import Layer, compose, merge
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import LabError, NonFiniteLossError
-from lab.loggers import finish_wandb, log_confusion
-from lab.module import ClassifierModule
-from lab.resume import interrupted
-from lab.trained import load_trained
+from lab.engine.config import Layer, compose, merge
+from lab.engine.loggers import finish_wandb, log_confusion
+from lab.engine.resume import interrupted
+from lab.inference.load import load_trained
+from lab.models.module import ClassifierModule
+from lab.utils import console
+from lab.utils.errors import LabError, NonFiniteLossError
 
 
 @dataclass
@@ -80,15 +80,15 @@ def prepare(
 ):
     """The LabCLI of a run, built but not run: its ``model``, ``datamodule`` and ``trainer``. As quiet as the
     command line; a key that no class takes (a typo) is a LabError naming it."""
-    from lab.cli import LabCLI
+    from lab.engine.cli import LabCLI
 
     return _build(LabCLI, build_config(configs, overrides, name, test), record)
 
 
 def parse_only(config: Mapping[str, Any]) -> str:
     """``config`` as ``lab fit`` resolves it (YAML, every default filled in, precision chosen), with nothing
-    built, seeded or written: what identifies a run (lab/run_cache.py)."""
-    from lab.cli import LabCLI
+    built, seeded or written: what identifies a run (lab/engine/run_cache.py)."""
+    from lab.engine.cli import LabCLI
 
     class Parsed(LabCLI):
         def _set_seed(self) -> None:
@@ -213,7 +213,7 @@ def result_of(cli, tested: dict[str, float], seconds: float) -> RunResult:
 
 def reload(run_dir: str | Path, accelerator: str = "auto", checkpoint: str | None = None) -> RunResult:
     """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by the loader of trained networks
-    (lab/trained.py) with its data module, and tested again (nothing is trained); its history is read from
+    (lab/inference/load.py) with its data module, and tested again (nothing is trained); its history is read from
     the folder's metrics.csv."""
     run_dir = Path(run_dir)
     checkpoints = [Path(checkpoint)] if checkpoint else sorted((run_dir / "checkpoints").glob("best-*.ckpt"))

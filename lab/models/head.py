@@ -17,9 +17,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lab.errors import CheckpointMismatchError
 from lab.models.base import Classifier
 from lab.models.pretrained import read_net_state
+from lab.utils.errors import CheckpointMismatchError
 
 LoadOrder = Literal["load_then_replace", "replace_then_load"]
 HEAD = "classifier."

@@ -1,8 +1,8 @@
 """The CIFAR-10 ConvNet that fine-tuning starts from: checkpoints/convnet_cifar10.pt (+ .json).
 
-    make cifar10-convnet   # or: python -m lab.questions.pretrain [--epochs 20] [--force]
+    make cifar10-convnet   # or: python -m lab.questions.finetune_start [--epochs 20] [--force]
 
-The ConvNet of §2.4's `make final` (seed 0): the same run, reused through the run cache (lab/run_cache.py)
+The ConvNet of §2.4's `make final` (seed 0): the same run, reused through the run cache (lab/engine/run_cache.py)
 rather than trained again, so that fine-tuning starts from the final ConvNet and the report tells one
 story. Without a `make final` result it trains experiments/lenet.yaml (plus the best ConvNet setting of the
 latest `make hparams`, if any) for 20 epochs. Saves the network weights of the best checkpoint (by val/acc)
@@ -18,15 +18,15 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from lab import console
-from lab.errors import LabError
 from lab.models.pretrained import read_net_state, shipped_info, write_network
-from lab.paths import REPO_ROOT, shown
 from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.hparams import CONVNET, HparamsResult
 from lab.questions.results import to_json
 from lab.questions.runner import read_results
 from lab.questions.training import fit
+from lab.utils import console
+from lab.utils.errors import LabError
+from lab.utils.paths import REPO_ROOT, shown
 
 TARGET = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
 
@@ -64,7 +64,7 @@ def train_or_reuse(ctx: RunContext):
 def net_options(result, configs: list, change: dict) -> dict:
     """The network's options: from the trained module, or (a run rebuilt from the cache, whose module holds
     the network itself) from the configs it was trained with."""
-    from lab.config import compose
+    from lab.engine.config import compose
 
     net = result.module.hparams.get("net")
     if isinstance(net, dict):
@@ -98,7 +98,7 @@ def pretrain(ctx: RunContext, opts: Options) -> dict:
         "val_acc": result.best_val_acc,
         "test_acc": result.test["test/acc"],
         "run_dir": shown(result.run_dir),  # no machine folder in a committed record
-        "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
+        "command": "python -m lab.questions.finetune_start " + " ".join(sys.argv[1:]),
     }
     state, net = read_net_state(result.best_checkpoint), type(result.module.net).__name__
     # the data record (classes, mean, std, image_size): what `make predict` needs
@@ -122,7 +122,7 @@ def refresh(ctx: RunContext) -> dict | None:
 
 def main(argv: list[str] | None = None) -> dict:
     console.setup()
-    parser = parser_for("python -m lab.questions.pretrain", __doc__.splitlines()[0], RunContext, Options)
+    parser = parser_for("python -m lab.questions.finetune_start", __doc__.splitlines()[0], RunContext, Options)
     ctx, opts = parse(parser, sys.argv[1:] if argv is None else argv, RunContext, Options)
     with console.user_errors(ctx.debug):
         info = pretrain(ctx, opts)
