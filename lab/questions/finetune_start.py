@@ -8,7 +8,8 @@ story. Without a `make final` result it trains experiments/lenet.yaml (plus the 
 latest `make hparams`, if any) for 20 epochs. Saves the network weights of the best checkpoint (by val/acc)
 and a JSON with the config, the epochs, the network's options, its CIFAR-10 accuracy and the command. An
 existing file is never overwritten without --force.
-Not a question of its own (nothing in the report): `make finetune` depends on the file.
+Not a question of its own (nothing in the report, no Make target from the registry): the start of `make
+finetune`, in the question layer because it reads the answers of `make final` and `make hparams`.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def net_options(result, configs: list, change: dict) -> dict:
 
 @dataclass(frozen=True)
 class Options:
-    """What pretrain takes besides the common switches.
+    """What finetune_start takes besides the common switches.
 
     Attributes:
         output: where to save the network weights
