@@ -75,13 +75,13 @@ CKPT ?= checkpoints/convnet_cifar10.pt
 IMAGES ?=
 predict: $(STAMP) ## top-3 classes of your images: make predict IMAGES="photo.jpg folder/" [CKPT=<run folder or checkpoint>]
 	@if [ -z "$(IMAGES)" ]; then echo "make predict needs IMAGES=<image files or folders>, e.g. make predict IMAGES=~/Pictures"; exit 2; fi
-	$(BIN)/python -m lab.predict $(CKPT) $(IMAGES) $(ARGS)
+	$(BIN)/python -m lab.inference.predict $(CKPT) $(IMAGES) $(ARGS)
 
 checkpoints/convnet_cifar10.pt: | $(STAMP)
-	$(BIN)/python -m lab.questions.pretrain --accelerator $(ACCELERATOR)
+	$(BIN)/python -m lab.questions.finetune_start --accelerator $(ACCELERATOR)
 
 cifar10-convnet: $(STAMP) ## checkpoints/convnet_cifar10.pt, which fine-tuning starts from: the final ConvNet of make final, reused (FORCE=1 replaces the file)
-	$(BIN)/python -m lab.questions.pretrain $(if $(FORCE),--force) $(if $(RETRAIN),--retrain) --accelerator $(ACCELERATOR) $(ARGS)
+	$(BIN)/python -m lab.questions.finetune_start $(if $(FORCE),--force) $(if $(RETRAIN),--retrain) --accelerator $(ACCELERATOR) $(ARGS)
 
 all: $(STAMP) checkpoints/convnet_cifar10.pt ## every question in order (done ones skipped unless FORCE=1), then the report
 	$(BIN)/python -m lab.questions all $(QFLAGS) $(if $(FORCE),--force) $(ARGS)

@@ -1,4 +1,4 @@
-"""Fixed cost of a training run once the process is up: everything `lab.train.run` does besides the
+"""Fixed cost of a training run once the process is up: everything `lab.engine.train.run` does besides the
 training and validation loops (building the CLI and the run folder, W&B offline start and finish,
 config.yaml and run.json, checkpoint writes, the test of the best checkpoint, the summary).
 
@@ -17,8 +17,8 @@ import time
 
 import lightning as L
 
-from lab.bench_results import environment, write_section
-from lab.train import run
+from lab.engine.train import run
+from lab.utils.bench_results import environment, write_section
 
 
 class LoopTimer(L.Callback):
@@ -60,7 +60,7 @@ def main() -> None:
     body = f"""## Fixed cost of a training run (process already up)
 
 `python -m benchmarks.bench_fixed_cost --repeats {args.repeats}` — {environment()}.
-`lab.train.run` of LeNet-5 for 1 epoch on 5,000 images (W&B offline); fixed cost = wall time of the
+`lab.engine.train.run` of LeNet-5 for 1 epoch on 5,000 images (W&B offline); fixed cost = wall time of the
 run minus the time inside the training and validation loops.
 
 | run | wall (s) | loops (s) | fixed cost (s) |

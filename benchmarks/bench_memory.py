@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lab.bench_results import environment, write_section
+from lab.utils.bench_results import environment, write_section
 
 IMAGE_BYTES = 3 * 32 * 32
 

@@ -15,8 +15,8 @@ import time
 import numpy as np
 import torch
 
-from lab.bench_results import environment, write_section
 from lab.numpy_bn import BatchNormState, batchnorm_backward, batchnorm_forward_train
+from lab.utils.bench_results import environment, write_section
 
 SHAPES = [(256, 512), (4096, 1024)]
 

@@ -16,12 +16,12 @@ from functools import partial
 import lightning as L
 import torch
 
-from lab.bench_results import environment, write_section
 from lab.callbacks import EpochHistory, FiniteLossGuard, SeedEachEpoch
 from lab.data import AugmentConfig, CIFAR10DataModule
-from lab.losses import CrossEntropy
 from lab.models import ConvNet
-from lab.module import ClassifierModule
+from lab.models.losses import CrossEntropy
+from lab.models.module import ClassifierModule
+from lab.utils.bench_results import environment, write_section
 
 SGD = partial(torch.optim.SGD, lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
 

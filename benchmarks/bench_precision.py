@@ -1,7 +1,7 @@
 """bf16 autocast vs float32 on this CPU: one training step (forward, backward, SGD) of the `make best`
 network and of LeNet-5, the two alternated in one process.
 
-lab/precision.py picks ``bf16-mixed`` on any CPU with AVX-512 BF16 or AMX; this bench checks that choice
+lab/engine/precision.py picks ``bf16-mixed`` on any CPU with AVX-512 BF16 or AMX; this bench checks that choice
 on the machine at hand (without AMX, oneDNN may not run bf16 convolutions faster than float32).
 
     python -m benchmarks.bench_precision [--steps 5] [--repeats 5]
@@ -17,10 +17,10 @@ from contextlib import nullcontext
 import torch
 import yaml
 
-from lab.bench_results import environment, write_section
+from lab.engine.precision import CPU_BF16_FLAGS, cpu_flags
 from lab.models import ConvNet, CourseCNN
-from lab.paths import REPO_ROOT
-from lab.precision import CPU_BF16_FLAGS, cpu_flags
+from lab.utils.bench_results import environment, write_section
+from lab.utils.paths import REPO_ROOT
 
 PRECISIONS = ("32-true", "bf16-mixed")
 

@@ -1,7 +1,7 @@
 """Time-to-accuracy of the hand-written CNN through the framework, on this machine, against the
 targets: fast90 >= 85% test in <= 90 s of training, fast360 >= 90% in <= 6 min, best >= 94% in <= 25 min.
 
-Each config trains with --seeds seeds through `lab.train.run` (as `python -m lab fit` would; in one
+Each config trains with --seeds seeds through `lab.engine.train.run` (as `python -m lab fit` would; in one
 process, data decoded once, seeds interleaved across configs) and records the training seconds
 (validation excluded, from lab.callbacks.TimeToAccuracy), the first epoch whose validation accuracy
 reached each threshold, and the test accuracy of the best checkpoint (with its test-time augmentation).
@@ -16,8 +16,9 @@ import json
 import statistics
 from pathlib import Path
 
-from lab import console, train
-from lab.bench_results import environment, write_section
+from lab.engine import train
+from lab.utils import console
+from lab.utils.bench_results import environment, write_section
 
 TARGETS = {"fast90": (0.85, 90), "fast360": (0.90, 360), "best": (0.94, 1500)}  # test accuracy, training seconds
 

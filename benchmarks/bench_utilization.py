@@ -3,7 +3,7 @@ and of LeNet-5 against a large matmul on the same device, in the same precision.
 
 FLOPs of a step (forward + backward) are counted by ``torch.utils.flop_counter.FlopCounterMode`` (matmuls
 and convolutions; elementwise work is not counted, so the ratio is a lower bound of the busy fraction).
-The precision is the one runs train with on this device (lab/precision.py). The three timings are
+The precision is the one runs train with on this device (lab/engine/precision.py). The three timings are
 interleaved in every repeat.
 
     python -m benchmarks.bench_utilization [--repeats 5] [--steps 5] [--device cpu|cuda]
@@ -20,9 +20,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.bench_precision import best_net
-from lab.bench_results import environment, write_section
+from lab.engine.precision import choose_precision
 from lab.models import ConvNet
-from lab.precision import choose_precision
+from lab.utils.bench_results import environment, write_section
 
 MATMUL_SIZE = {"cpu": 4096, "cuda": 8192}  # square matmul large enough to reach the device's sustained peak
 

@@ -1,6 +1,6 @@
 import sys
 
-from lab.cli import main
+from lab.engine.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -78,9 +78,9 @@ def run_context(tiny_config, tmp_path):
 @pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
     """No dataset anywhere: LAB_DATA_DIR unset, shared and local folders pointed at empty dirs."""
-    import lab.paths
+    import lab.utils.paths
 
     monkeypatch.delenv("LAB_DATA_DIR", raising=False)
-    monkeypatch.setattr(lab.paths, "SHARED_DATA", tmp_path / "shared")
-    monkeypatch.setattr(lab.paths, "LOCAL_DATA", tmp_path / "local")
+    monkeypatch.setattr(lab.utils.paths, "SHARED_DATA", tmp_path / "shared")
+    monkeypatch.setattr(lab.utils.paths, "LOCAL_DATA", tmp_path / "local")
     return tmp_path

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from lab.config import EXPERIMENTS, compose
-from lab.errors import LabError
+from lab.engine.config import EXPERIMENTS, compose
 from lab.models import CourseCNN
 from lab.questions import ablation
 from lab.questions.training import RunSummary
+from lab.utils.errors import LabError
 
 LADDER = EXPERIMENTS / "ablation.yaml"
 

@@ -8,9 +8,9 @@ import torch
 
 from lab.callbacks import FiniteLossGuard, TimeToAccuracy
 from lab.data import CIFAR10DataModule
-from lab.errors import NonFiniteLossError
 from lab.models import ConvNet
-from lab.module import ClassifierModule
+from lab.models.module import ClassifierModule
+from lab.utils.errors import NonFiniteLossError
 
 
 def test_time_to_accuracy_records_first_crossing(tiny_cifar, tmp_path):

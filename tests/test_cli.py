@@ -7,10 +7,10 @@ import lightning as L
 import pytest
 import torch
 
-from lab.cli import main, run_cli
 from lab.data import CIFAR10DataModule
+from lab.engine.cli import main, run_cli
 from lab.models import ConvNet
-from lab.module import ClassifierModule
+from lab.models.module import ClassifierModule
 
 
 @pytest.fixture

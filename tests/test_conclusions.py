@@ -358,7 +358,7 @@ def test_finetune_provenance_reads_the_checkpoint_record(tmp_path):
     result.source = {"source": "experiments/lenet.yaml", "run_dir": str(tmp_path)}
     assert "does not keep the epoch count" in provenance(result)
     assert "not §2.4's final configuration" in text
-    from lab.paths import REPO_ROOT
+    from lab.utils.paths import REPO_ROOT
 
     final = f"{REPO_ROOT}/experiments/lenet.yaml + make final (batch norm = on, 18 epochs), seed 0"
     result.source = {"source": final, "epochs": 18}

@@ -1,9 +1,9 @@
-"""Run configs merged in Python (lab/config.py) the way successive --config files layer."""
+"""Run configs merged in Python (lab/engine/config.py) the way successive --config files layer."""
 
 import pytest
 
-from lab.config import compose, experiment_path, merge, nested
-from lab.errors import LabError
+from lab.engine.config import compose, experiment_path, merge, nested
+from lab.utils.errors import LabError
 
 
 def test_merge_updates_key_by_key_and_never_modifies_its_inputs():

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from lab.config import EXPERIMENTS
+from lab.engine.config import EXPERIMENTS
 from lab.questions import REGISTRY, ask, discover
 from lab.questions.context import RunContext
 from lab.questions.results import latest, load

@@ -7,7 +7,7 @@ import torch
 
 from lab.data import CIFAR10, CIFAR10DataModule
 from lab.data.cifar10 import load_split
-from lab.errors import CorruptDataError, DataNotFoundError
+from lab.utils.errors import CorruptDataError, DataNotFoundError
 from tests.synthetic import write_cifar10
 
 
@@ -69,11 +69,11 @@ def test_missing_data_names_the_three_ways(isolated_data):
 
 
 def test_search_order_env_then_shared(isolated_data, monkeypatch, tmp_path):
-    import lab.paths
+    import lab.utils.paths
 
     shared = write_cifar10(tmp_path / "shared", per_batch=10, test_count=10, seed=1)
     env = write_cifar10(tmp_path / "env", per_batch=20, test_count=10, seed=2)
-    monkeypatch.setattr(lab.paths, "SHARED_DATA", shared)
+    monkeypatch.setattr(lab.utils.paths, "SHARED_DATA", shared)
     load_split.cache_clear()
     assert len(CIFAR10(download=False).labels) == 50  # ../shared/data
     monkeypatch.setenv("LAB_DATA_DIR", str(env))

@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from lab.cli import main
+from lab.engine.cli import main
 
 
 def _last_logged(run_dir, column):

@@ -15,12 +15,12 @@ import torch
 
 from lab.callbacks import EpochHistory
 from lab.callbacks.history import read_epoch_metrics
-from lab.checkpoints import AtomicCheckpointIO
-from lab.cli import main, run_cli
-from lab.errors import LabError
-from lab.paths import REPO_ROOT
+from lab.engine.checkpoints import AtomicCheckpointIO
+from lab.engine.cli import main, run_cli
+from lab.engine.train import reload, run
 from lab.questions.context import RunContext
-from lab.train import reload, run
+from lab.utils.errors import LabError
+from lab.utils.paths import REPO_ROOT
 
 SHORT = [
     "--data.init_args.batch_size",
@@ -249,7 +249,7 @@ def test_a_typo_in_overrides_is_a_lab_error_not_an_exit(tiny_config):
 
 QUIET = """
 import sys
-from lab.train import run
+from lab.engine.train import run
 run(["lenet", sys.argv[1], {"trainer": {"max_epochs": 1, "limit_train_batches": 2, "limit_val_batches": 1}}],
     name="quiet", test=False)
 """
@@ -267,7 +267,7 @@ def test_training_from_code_is_as_quiet_as_the_command(tiny_config):
 
 @pytest.mark.slow
 def test_the_lab_command_exits_0_on_success_through_both_doors(tiny_config):
-    script = Path(sys.executable).parent / "lab"  # the console script pip wrote: sys.exit(lab.cli:main())
+    script = Path(sys.executable).parent / "lab"  # the console script pip wrote: sys.exit(lab.engine.cli:main())
     if not script.is_file():
         pytest.skip("the lab console script is not installed (pip install -e .)")
     args = ["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--trainer.fast_dev_run", "2"]

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lab.paths import REPO_ROOT
+from lab.utils.paths import REPO_ROOT
 
 SHIPPED = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
 WHITE = (255, 255, 255)
@@ -65,7 +65,7 @@ def test_every_image_mode_gives_its_8bit_rgb_pixels(tmp_path, mode, name, value,
 
 
 def test_a_mixed_folder_predicts_the_good_images_and_names_the_bad_one_in_one_line(tmp_path, capsys):
-    from lab.predict import main
+    from lab.inference.predict import main
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -80,7 +80,7 @@ def test_a_mixed_folder_predicts_the_good_images_and_names_the_bad_one_in_one_li
 
 
 def test_predict_writes_under_runs_predict_not_into_the_working_tree(tmp_path, monkeypatch, capsys):
-    from lab.predict import main
+    from lab.inference.predict import main
 
     monkeypatch.chdir(tmp_path)
     _tiny("RGB", (10, 20, 30), (32, 32)).save(tmp_path / "plane.png")

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lab.losses import CrossEntropy, cross_entropy
+from lab.models.losses import CrossEntropy, cross_entropy
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

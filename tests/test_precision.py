@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.precision import choose_precision, cpu_flags
+from lab.engine.precision import choose_precision, cpu_flags
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
 
 
 def test_a_config_without_precision_gets_the_machines_choice_and_an_explicit_one_wins(tiny_config, tmp_path):
-    from lab.cli import run_cli
+    from lab.engine.cli import run_cli
 
     args = ["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--trainer.fast_dev_run", "true"]
     chosen = choose_precision("cpu")

@@ -8,13 +8,13 @@ import torch
 from PIL import Image
 from torchvision.io import encode_jpeg, write_file, write_png
 
-from lab.errors import CheckpointMismatchError, DataNotFoundError
-from lab.predict import load_trained, main, predict
+from lab.inference.predict import load_trained, main, predict
+from lab.utils.errors import CheckpointMismatchError, DataNotFoundError
 
 
 @pytest.fixture(scope="module")
 def trained_run(tiny_data, tmp_path_factory):
-    from lab.train import run
+    from lab.engine.train import run
 
     root = tmp_path_factory.mktemp("predict_runs")
     layers = {
@@ -110,10 +110,10 @@ def test_corrupt_or_foreign_checkpoints_are_refused(tmp_path):
 
 
 def test_the_shipped_lenet_predicts_without_any_training_data(isolated_data, tmp_path, photos):
-    from lab.paths import REPO_ROOT
+    from lab.utils.paths import REPO_ROOT
 
     trained = load_trained(REPO_ROOT / "checkpoints" / "convnet_cifar10.pt")
-    assert trained.classes[0] == "airplane" and len(trained.mean) == 3
+    assert trained.record.classes[0] == "airplane" and len(trained.record.mean) == 3
     _, rows = predict(REPO_ROOT / "checkpoints" / "convnet_cifar10.pt", [str(photos / "rgb.png")], tmp_path / "o")
     assert len(rows) == 1 and len(rows[0][1]) == 3
 

@@ -124,7 +124,7 @@ def test_best_figure_and_numbers_agree_and_a_run_reloads(question_args):
 
 
 def _conv_weights(run_dir) -> dict[str, torch.Tensor]:
-    from lab.trained import checkpoint_file
+    from lab.inference.load import checkpoint_file
 
     state = torch.load(checkpoint_file(Path(run_dir)), map_location="cpu", weights_only=False)["state_dict"]
     return {k: v for k, v in state.items() if re.fullmatch(r"net\.groups\.\d+\.conv\d\.weight", k)}
@@ -223,11 +223,11 @@ def test_hparams_then_deeper_then_compare(question_args, tmp_path):
     assert all(len(c["base_runs"]) == 2 for c in final)  # the study's base runs over the same seeds
     assert all(len(c["second_round"]) == 4 and len(c["third_round"]) == 2 for c in final)
 
-    from lab import run_cache
-    from lab.questions import pretrain
+    from lab.engine import run_cache
+    from lab.questions import finetune_start
 
     run_cache.LEDGER.reset()
-    info = pretrain.main(["--output", str(tmp_path / "convnet.pt"), *question_args])
+    info = finetune_start.main(["--output", str(tmp_path / "convnet.pt"), *question_args])
     convnet = next(c for c in final if c["network"] == "ConvNet")
     assert info["run_dir"] == convnet["runs"][0]["run_dir"] and "make final" in info["source"]  # reused, one story
     assert run_cache.LEDGER.trained == [] and info["epochs"] == convnet["runs"][0]["epochs"]
@@ -247,15 +247,15 @@ def test_compare_nets_without_study_is_a_clear_error(question_args, capsys):
 
 @pytest.mark.slow
 def test_pretrain_finetune_bonus_and_stl10_samples(question_args, tmp_path, capsys):
-    from lab.questions import pretrain
+    from lab.questions import finetune_start
 
     checkpoint = tmp_path / "ckpt" / "convnet_cifar10.pt"
-    pretrain.main(["--output", str(checkpoint), "--epochs", "1", *question_args])
+    finetune_start.main(["--output", str(checkpoint), "--epochs", "1", *question_args])
     info = json.loads(checkpoint.with_suffix(".json").read_text())
     assert checkpoint.is_file() and info["net"] == "ConvNet" and 0 <= info["test_acc"] <= 1
     before = checkpoint.read_bytes()
     with pytest.raises(SystemExit):
-        pretrain.main(["--output", str(checkpoint), *question_args])
+        finetune_start.main(["--output", str(checkpoint), *question_args])
     assert "--force" in capsys.readouterr().err and checkpoint.read_bytes() == before  # never overwritten
 
     out = main(_question("finetune"), ["--seeds", "2", "--checkpoint", str(checkpoint), *question_args])
@@ -282,7 +282,7 @@ def test_pretrain_finetune_bonus_and_stl10_samples(question_args, tmp_path, caps
 
 
 def test_cli_unknown_stl10_class_exits_with_the_valid_names(tiny_config, capsys):
-    from lab.cli import main as cli
+    from lab.engine.cli import main as cli
 
     with pytest.raises(SystemExit) as exit_info:
         cli(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lab.cli import main
+from lab.engine.cli import main
 
 
 def _args(tiny_config, name, epochs=3):

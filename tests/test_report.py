@@ -239,8 +239,8 @@ def test_pdf_pages_are_counted(tmp_path):
 
 
 def test_publish_refuses_incomplete_results_and_keeps_the_previous_report(smoke_results, tmp_path):
-    from lab.errors import LabError
     from lab.report.publish import publish
+    from lab.utils.errors import LabError
 
     target = tmp_path / "docs" / "report"
     target.mkdir(parents=True)
@@ -308,11 +308,10 @@ def test_documents_split_the_report_by_text_without_provenance(smoke_results, tm
 def test_a2_listings_are_the_source():
     import inspect
 
-    from lab import losses
     from lab.data import augment
     from lab.data.base import InMemoryImageDataModule
-    from lab.models import cnn
-    from lab.module import ClassifierModule
+    from lab.models import cnn, losses
+    from lab.models.module import ClassifierModule
     from lab.numpy_bn import bn
     from lab.report.a2 import code_part
 
@@ -325,7 +324,7 @@ def test_a2_listings_are_the_source():
     for module, name in listed:
         assert f"```python\n{inspect.getsource(getattr(module, name)).rstrip()}\n```" in text, name
     line = inspect.getsourcelines(ClassifierModule.training_step)[1]
-    assert f"*ClassifierModule.training_step* (lab/module.py, line {line}):" in text
+    assert f"*ClassifierModule.training_step* (lab/models/module.py, line {line}):" in text
     errors = re.search(r"relative error .*?: dx ([\d.e+-]+), dgamma ([\d.e+-]+), dbeta ([\d.e+-]+)\.", text)
     assert errors and all(float(e) < 1e-6 for e in errors.groups())
     rows = [ln for ln in text.splitlines() if ln.startswith("| 0") and "typical" in ln]
@@ -357,8 +356,8 @@ def test_cv1_page_statement_follows_the_measurement():
 def test_publish_refuses_a_dirty_tree_and_more_than_ten_pages(tmp_path):
     import subprocess
 
-    from lab.errors import LabError
     from lab.report.documents import check_clean_tree, check_pages
+    from lab.utils.errors import LabError
 
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from lab import run_cache
+from lab.engine import run_cache
 from lab.questions import questions
 from lab.questions.context import RunContext
 from lab.questions.runner import main
@@ -47,13 +47,13 @@ def test_identity_follows_the_training_code_and_the_data(tiny_config, tiny_data,
     shutil.copytree(run_cache.PACKAGE, package, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(run_cache, "PACKAGE", package)
     run_cache.code_fingerprint.cache_clear()
-    losses = (package / "losses.py").read_text()
+    losses = (package / "models" / "losses.py").read_text()
     try:
         assert _key(tiny_config) == base  # the same code, elsewhere
-        (package / "losses.py").write_text(losses + "\n# a changed line\n")
+        (package / "models" / "losses.py").write_text(losses + "\n# a changed line\n")
         run_cache.code_fingerprint.cache_clear()
         assert _key(tiny_config) != base
-        (package / "losses.py").write_text(losses)
+        (package / "models" / "losses.py").write_text(losses)
         (package / "questions" / "augment.py").write_text("# not training code\n")
         run_cache.code_fingerprint.cache_clear()
         assert _key(tiny_config) == base
@@ -143,10 +143,10 @@ def _answer(results, name: str, trained: int, reused: int) -> None:
 
 @pytest.mark.parametrize("trained, section", [(1, "make_all_quick"), (0, "make_all_quick_rebuilt")])
 def test_make_all_records_runs_trained_and_reused_and_a_rebuild_apart(tmp_path, monkeypatch, trained, section):
-    import lab.bench_results
+    import lab.utils.bench_results
     from lab.questions.__main__ import record_wall_times
 
-    monkeypatch.setattr(lab.bench_results, "RESULTS", tmp_path / "results.md")
+    monkeypatch.setattr(lab.utils.bench_results, "RESULTS", tmp_path / "results.md")
     for q in questions():
         _answer(tmp_path / "results", q.name, trained, 2)
     record_wall_times(RunContext(results=tmp_path / "results", quick=True, seeds=1))
@@ -158,10 +158,10 @@ def test_make_all_records_runs_trained_and_reused_and_a_rebuild_apart(tmp_path, 
 
 
 def test_the_make_all_table_keeps_the_answer_that_trained_the_runs_not_a_later_rebuild(tmp_path, monkeypatch):
-    import lab.bench_results
+    import lab.utils.bench_results
     from lab.questions.__main__ import record_wall_times
 
-    monkeypatch.setattr(lab.bench_results, "RESULTS", tmp_path / "results.md")
+    monkeypatch.setattr(lab.utils.bench_results, "RESULTS", tmp_path / "results.md")
     for q in questions():
         _answer(tmp_path / "results", q.name, 1, 0)
     first = next(iter(questions()))

@@ -4,7 +4,7 @@ import torch
 
 from lab.data import STL10SubsetDataModule
 from lab.data.stl10 import UnknownClassError, load_split, read_images
-from lab.errors import CorruptDataError
+from lab.utils.errors import CorruptDataError
 from tests.synthetic import write_stl10
 
 

@@ -5,7 +5,7 @@ finals checked against every other variant. Made-up results, reversed, must chan
 import math
 import re
 
-from lab.config import compose
+from lab.engine.config import compose
 from lab.questions.stats import Spread
 from lab.questions.training import RunSummary, Variant
 
@@ -30,7 +30,7 @@ def test_both_networks_share_one_recipe_and_differ_only_in_the_network():
 def test_adam_keeps_the_schedule_of_its_sgd_counterpart():
     import yaml
 
-    from lab.config import EXPERIMENTS
+    from lab.engine.config import EXPERIMENTS
 
     study = yaml.safe_load((EXPERIMENTS / "hparams_study.yaml").read_text())
     for change in study["factors"]["optimizer"].values():
@@ -257,7 +257,7 @@ def test_a_study_setting_that_is_the_final_is_not_its_rival():
     same, other = _run(0.60), _run(0.55)
     rows = [_row("epochs", "18", same), _row("learning rate", "0.1", other)]
     study = HparamsResult(6, {"ConvNet": "lenet"}, rows, {"ConvNet": 0}, {}, {})
-    from lab.paths import run_folder
+    from lab.utils.paths import run_folder
 
     assert list(others(study, None, "ConvNet", {run_folder(same.run_dir)})) == ["study: learning rate = 0.1"]
 
@@ -297,7 +297,7 @@ def test_a_one_seed_final_is_never_called_measurably_the_best():
     )
     from dataclasses import replace
 
-    from lab.paths import REPO_ROOT
+    from lab.utils.paths import REPO_ROOT
 
     absolute = replace(final.runs[0], run_dir=str(REPO_ROOT / final.runs[0].run_dir))  # as the study holds it
     study.rows.append(_row("epochs", "18", absolute))  # the final is this study setting, re-seeded
@@ -313,38 +313,38 @@ def test_make_all_points_the_fine_tuning_checkpoint_at_the_final_convnet_only_fo
     import json
     from dataclasses import replace
 
-    from lab.questions import pretrain
+    from lab.questions import finetune_start
     from lab.questions.context import RunContext
 
     target, calls = tmp_path / "convnet_cifar10.pt", []
-    monkeypatch.setattr(pretrain, "TARGET", target)
-    monkeypatch.setattr(pretrain, "final_setting", lambda results: (["lenet"], {}, "make final, seed 0"))
-    monkeypatch.setattr(pretrain, "pretrain", lambda ctx, opts: calls.append((ctx, opts)) or {"source": "new"})
+    monkeypatch.setattr(finetune_start, "TARGET", target)
+    monkeypatch.setattr(finetune_start, "final_setting", lambda results: (["lenet"], {}, "make final, seed 0"))
+    monkeypatch.setattr(finetune_start, "pretrain", lambda ctx, opts: calls.append((ctx, opts)) or {"source": "new"})
     full = RunContext(results=tmp_path, accelerator="cpu")
     target.with_suffix(".json").write_text(json.dumps({"source": "an older study"}))
-    assert pretrain.refresh(replace(full, quick=True)) is None
-    assert pretrain.refresh(replace(full, configs=("experiments/smoke.yaml",))) is None
+    assert finetune_start.refresh(replace(full, quick=True)) is None
+    assert finetune_start.refresh(replace(full, configs=("experiments/smoke.yaml",))) is None
     assert not calls
-    assert pretrain.refresh(full) == {"source": "new"}
+    assert finetune_start.refresh(full) == {"source": "new"}
     ctx, opts = calls[0]
     assert opts.force and ctx.epochs is None and opts.output == target
     same = {"source": "experiments/lenet.yaml + make final (renamed label), seed 0", "config": ["lenet"], "change": {}}
     target.with_suffix(".json").write_text(json.dumps(same))
-    assert pretrain.refresh(full) is None and len(calls) == 1  # the same network under another wording
+    assert finetune_start.refresh(full) is None and len(calls) == 1  # the same network under another wording
 
 
 def test_the_checkpoint_source_names_the_final_budget_once(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from lab.questions import pretrain
+    from lab.questions import finetune_start
 
     final = SimpleNamespace(config="lenet", epochs=18, change={}, network="ConvNet")
     labels = {"combined winners, 18 epochs": "(combined winners, 18 epochs)", "base": "(base, 18 epochs)"}
     for label, shown in labels.items():
         case = SimpleNamespace(**vars(final), final_label=label)
         found = {"final": SimpleNamespace(networks=[case])}
-        monkeypatch.setattr(pretrain, "read_results", lambda results, may_read, found=found: found)
-        assert f"make final {shown}, seed 0" in pretrain.final_setting(tmp_path)[2]
+        monkeypatch.setattr(finetune_start, "read_results", lambda results, may_read, found=found: found)
+        assert f"make final {shown}, seed 0" in finetune_start.final_setting(tmp_path)[2]
 
 
 def test_the_lr_finder_draws_no_progress_bar_into_a_log(tiny_config, capsys):

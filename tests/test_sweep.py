@@ -5,8 +5,8 @@ import itertools
 import pytest
 import yaml
 
-from lab.cli import main
-from lab.paths import REPO_ROOT
+from lab.engine.cli import main
+from lab.utils.paths import REPO_ROOT
 
 
 def wandb_args(parameters: dict) -> list[str]:

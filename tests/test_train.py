@@ -1,4 +1,4 @@
-"""lab.train.run: a run from code, exactly as `python -m lab fit` would make it, with its results in memory."""
+"""lab.engine.train.run: a run from code, exactly as `python -m lab fit` would make it, with its results in memory."""
 
 import csv
 import sys
@@ -8,8 +8,8 @@ import pytest
 import yaml
 
 from lab.callbacks.history import read_epoch_metrics
-from lab.cli import main
-from lab.train import build_datamodule, reload, run
+from lab.engine.cli import main
+from lab.engine.train import build_datamodule, reload, run
 from tests.conftest import SMOKE
 
 
@@ -86,8 +86,8 @@ def test_metrics_csv_has_the_names_readme_documents(tiny_run):
 def test_independent_runs_train_side_by_side_in_worker_processes(run_context):
     from dataclasses import replace
 
-    from lab.errors import NonFiniteLossError
     from lab.questions.training import Job, RunSummary, fit_many
+    from lab.utils.errors import NonFiniteLossError
 
     args = replace(run_context, workers=2)
     diverging = {"model": {"optimizer": {"init_args": {"lr": 1e30}}}, "trainer": {"limit_train_batches": 8}}
@@ -105,13 +105,13 @@ def test_independent_runs_train_side_by_side_in_worker_processes(run_context):
 
 @pytest.mark.parametrize("entry", ["code", "command line"])
 def test_a_run_closes_its_loggers_exactly_once_whichever_way_it_is_started(tiny_config, monkeypatch, entry):
-    """One training call (lab.train.execute) for `run()` and `lab fit`: W&B is finished in one place, once,
+    """One training call (lab.engine.train.execute) for `run()` and `lab fit`: W&B is finished in one place, once,
     after the test of the best checkpoint, and the confusion matrix reaches the run folder."""
-    import lab.cli
-    import lab.train
+    import lab.engine.cli
+    import lab.engine.train
 
     closed = []
-    for module in (lab.train, lab.cli):
+    for module in (lab.engine.train, lab.engine.cli):
         if hasattr(module, "finish_wandb"):
             monkeypatch.setattr(module, "finish_wandb", lambda loggers: closed.append(len(loggers)))
     config = ["lenet", tiny_config, {"trainer": {"max_epochs": 1}}]
@@ -121,6 +121,8 @@ def test_a_run_closes_its_loggers_exactly_once_whichever_way_it_is_started(tiny_
         overlay = Path(tiny_config).with_name("one_epoch.yaml")
         overlay.write_text(yaml.safe_dump({"trainer": {"max_epochs": 1}}))
         args = ["fit", "--config", "experiments/lenet.yaml", "--config", str(tiny_config), "--config", str(overlay)]
-        run_dir = lab.cli.run_cli([*args, "--run.name", "once/cli", "--run.test_after_fit", "true"]).result.run_dir
+        run_dir = lab.engine.cli.run_cli(
+            [*args, "--run.name", "once/cli", "--run.test_after_fit", "true"]
+        ).result.run_dir
     assert len(closed) == 1
     assert (run_dir / "confusion_matrix.csv").read_text().startswith("true \\ predicted,airplane")

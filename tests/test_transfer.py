@@ -7,11 +7,11 @@ import torch
 from lab.callbacks import FreezeUnfreeze, LoadPretrained
 from lab.callbacks.finetune import body_blocks
 from lab.data import STL10SubsetDataModule
-from lab.errors import CheckpointMismatchError, LabError
 from lab.models import ConvNet, TwoLayerNet
-from lab.models.transfer import load_pretrained, load_then_replace
-from lab.module import ClassifierModule
+from lab.models.head import load_pretrained, load_then_replace
+from lab.models.module import ClassifierModule
 from lab.schedules import OneCycle
+from lab.utils.errors import CheckpointMismatchError, LabError
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def offline(monkeypatch):
 
 
 def test_fit_logs_metrics_and_the_config_once(offline, tiny_config, tmp_path, monkeypatch):
-    from lab.cli import main
+    from lab.engine.cli import main
 
     monkeypatch.setenv("WANDB_PROJECT", "from-env")  # respected: no --run.project given
 
@@ -144,7 +144,7 @@ def test_published_figures_are_logged_as_images_in_the_training_runs_project(off
 
 
 def test_project_and_entity_come_from_the_option_then_the_environment(monkeypatch):
-    from lab.loggers import wandb_entity, wandb_project
+    from lab.engine.loggers import wandb_entity, wandb_project
 
     monkeypatch.delenv("WANDB_PROJECT", raising=False)
     monkeypatch.delenv("WANDB_ENTITY", raising=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import lightning as L
 import torch
 
-from lab.errors import LabError
+from lab.utils.errors import LabError
 
 
 class WhiteningInit(L.Callback):

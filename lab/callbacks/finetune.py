@@ -17,16 +17,17 @@ import lightning as L
 from lightning.pytorch.callbacks import BaseFinetuning
 from torch import nn
 
-from lab import console
-from lab.errors import LabError
 from lab.models.base import Classifier
-from lab.models.transfer import LoadOrder, load_then_replace, read_net_state, replace_then_load
+from lab.models.head import LoadOrder, load_then_replace, replace_then_load
+from lab.models.pretrained import read_net_state
 from lab.schedules import Cosine, OneCycle
+from lab.utils import console
+from lab.utils.errors import LabError
 
 
 class LoadPretrained(L.Callback):
     """At the start of ``fit``, loads ``checkpoint`` into ``pl_module.net`` by ``load_order`` (see
-    lab/models/transfer.py), keeping the network's own class count (a new classifier). A run resumed
+    lab/models/head.py), keeping the network's own class count (a new classifier). A run resumed
     from its own checkpoint (``ckpt_path``) loads nothing: its weights come from that checkpoint."""
 
     def __init__(self, checkpoint: str, load_order: LoadOrder = "replace_then_load"):

@@ -13,7 +13,7 @@ import math
 import lightning as L
 import torch
 
-from lab.errors import NonFiniteLossError
+from lab.utils.errors import NonFiniteLossError
 
 
 class FiniteLossGuard(L.Callback):

@@ -6,7 +6,7 @@ import time
 
 from lightning.pytorch.callbacks import ProgressBar
 
-from lab import console
+from lab.utils import console
 
 SHOWN = ("train/loss", "train/acc", "val/loss", "val/acc", "train_eval/acc")
 

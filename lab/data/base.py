@@ -16,6 +16,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from lab.callbacks.epoch_seed import epoch_seed
 from lab.data.augment import AugmentConfig, BatchAugment
+from lab.data.transform import InputTransform
+from lab.models.pretrained import DataRecord
 
 
 class TensorBatches(Dataset):
@@ -118,7 +120,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
             download: allow a torchvision download into ./data when no local copy is found.
         """
         super().__init__()
-        self.save_hyperparameters(logger=False)  # the CLI logs the whole config once (lab/run_record.py)
+        self.save_hyperparameters(logger=False)  # the CLI logs the whole config once (lab/engine/run_record.py)
         self.data_dir, self.batch_size, self.eval_batch_size = data_dir, batch_size, eval_batch_size
         self.val_size, self.split_seed, self.train_subset = val_size, split_seed, train_subset
         self.train_eval_size, self.channels_last, self.download = train_eval_size, channels_last, download
@@ -127,7 +129,7 @@ class InMemoryImageDataModule(L.LightningDataModule):
         self._check_sizes()
         self.train_set = self.val_set = self.test_set = self.train_eval_set = None
         self.mean = self.std = None
-        self._stats_on_device: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.transform: InputTransform | None = None  # set with the statistics (setup, or a checkpoint's record)
 
     def _check_sizes(self) -> None:
         if self.batch_size < 1 or self.eval_batch_size < 1:
@@ -177,9 +179,13 @@ class InMemoryImageDataModule(L.LightningDataModule):
         if self.train_eval_size:
             keep = train_idx[: self.train_eval_size]  # a fixed random subset: the split order is seeded
             self.train_eval_set = TensorBatches(images[keep], labels[keep])
-        self.mean, self.std = channel_mean_std(self.train_set.images)
+        self._set_statistics(*channel_mean_std(self.train_set.images))
         if self.data_on_device and self.trainer is not None:
             self.place_on(self.trainer.strategy.root_device)
+
+    def _set_statistics(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        self.mean, self.std = mean, std
+        self.transform = InputTransform(mean, std)
 
     def place_on(self, device: torch.device) -> None:
         """Move every split's uint8 tensors to ``device``; batches are then indexed there."""
@@ -232,33 +238,42 @@ class InMemoryImageDataModule(L.LightningDataModule):
 
     # -- the batch transform, usable without a Trainer (benchmarks, figures) ---------------
     def normalization(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        if device not in self._stats_on_device:
-            self._stats_on_device[device] = (
-                self.mean.to(device).view(1, -1, 1, 1),
-                self.std.to(device).view(1, -1, 1, 1),
-            )
-        return self._stats_on_device[device]
+        return self.transform.statistics(device)
 
     def prepare_batch(self, images: torch.Tensor, training: bool, epoch: int = 0) -> torch.Tensor:
-        """uint8 batch -> float in [0, 1] -> augment (training only) -> normalize."""
-        x = images.float().div_(255)
-        if training and self.augment.config.alternate_flip and self.augment.config.flip and epoch % 2:
-            x = x.flip(-1)
-        if training and self.augment.config.active:
-            x = self.augment(x)
-        mean, std = self.normalization(x.device)
-        x = (x - mean) / std
+        """uint8 batch -> float in [0, 1] -> augment (training only) -> normalize: the one input transform
+        (lab/data/transform.py), with this module's training statistics and augmentation."""
+        x = self.transform(images, self._augmentation(epoch) if training else None)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
 
+    def _augmentation(self, epoch: int):
+        """The augmentation of a training batch in ``epoch`` (None: none): every odd epoch mirrors the whole
+        batch under alternate_flip (``_preflip``), then the batched random augmentation."""
+        config = self.augment.config
+        mirror = config.alternate_flip and config.flip and epoch % 2
+        if not mirror and not config.active:
+            return None
+
+        def augment(x: torch.Tensor) -> torch.Tensor:
+            if mirror:
+                x = x.flip(-1)
+            return self.augment(x) if config.active else x
+
+        return augment
+
     # -- what a checkpoint keeps of the data: enough to prepare new images without the dataset ----
-    def state_dict(self) -> dict:
-        if self.mean is None:
-            return {}
+    @property
+    def record(self) -> DataRecord:
+        """What a network trained on this data expects of its input (kept in its checkpoints)."""
         size = tuple(self.train_set.images.shape[-2:])
-        return {"classes": list(self.classes), "mean": self.mean.tolist(), "std": self.std.tolist(), "image_size": size}
+        return DataRecord(tuple(self.classes), tuple(self.mean.tolist()), tuple(self.std.tolist()), size)
+
+    def state_dict(self) -> dict:
+        return {} if self.mean is None else self.record.as_dict()
 
     def load_state_dict(self, state: dict) -> None:
         if state and self.mean is None:
-            self.mean, self.std = torch.tensor(state["mean"]), torch.tensor(state["std"])
+            record = DataRecord.from_dict(state)
+            self._set_statistics(torch.tensor(record.mean), torch.tensor(record.std))

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import CorruptDataError
-from lab.paths import find_dataset
+from lab.utils.errors import CorruptDataError
+from lab.utils.paths import find_dataset
 
 CLASSES = (
     "airplane",

@@ -15,9 +15,11 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch.utils.data import DataLoader
 
-from lab import console
 from lab.data.base import TensorBatches, whole_batch
-from lab.errors import DataNotFoundError
+from lab.data.transform import InputTransform
+from lab.models.pretrained import DataRecord
+from lab.utils import console
+from lab.utils.errors import DataNotFoundError
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".gif")
 KINDS = "PNG, JPEG, WebP, TIFF, BMP or GIF"
@@ -88,15 +90,14 @@ def read_image(path: Path, size: tuple[int, int]) -> torch.Tensor:
 
 
 class ImageFilesDataModule(L.LightningDataModule):
-    """Prediction over image files. ``classes``, ``mean``, ``std`` and ``image_size`` are the trained
-    model's (lab.predict reads them from its checkpoint)."""
+    """Prediction over image files, read at the trained network's input size and prepared by the input
+    transform its data record asks for (``record``: lab.inference.predict reads it from the checkpoint)."""
 
-    def __init__(self, paths: Sequence[str], classes: Sequence[str], mean: Sequence[float], std: Sequence[float],
-                 image_size: Sequence[int] = (32, 32), batch_size: int = 256):  # fmt: skip
+    def __init__(self, paths: Sequence[str], record: DataRecord, batch_size: int = 256):
         super().__init__()
-        self.classes, self.batch_size = tuple(classes), batch_size
-        self.mean, self.std = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
-        self.size = tuple(image_size)
+        self.classes, self.batch_size = tuple(record.classes), batch_size
+        self.transform = InputTransform.of(record)
+        self.size = tuple(record.image_size)
         self.files, self.skipped = image_files(paths), []
         self.images = self.paths = None
 
@@ -127,5 +128,4 @@ class ImageFilesDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         images, indices = batch
-        x = images.float().div_(255)
-        return (x - self.mean.to(x.device)) / self.std.to(x.device), indices
+        return self.transform(images), indices

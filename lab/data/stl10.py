@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import CorruptDataError, LabError
-from lab.paths import find_dataset
+from lab.utils.errors import CorruptDataError, LabError
+from lab.utils.paths import find_dataset
 
 FOLDER = "stl10_binary"
 OFFICIAL_CLASSES = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck")

@@ -16,14 +16,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import console
-from lab.bench_results import environment, write_section
-from lab.paths import REPO_ROOT
-from lab.questions import REGISTRY, pretrain, questions, run_order
+from lab.questions import REGISTRY, finetune_start, questions, run_order
 from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.results import latest
 from lab.questions.runner import execute
 from lab.questions.runner import main as run_one
+from lab.utils import console
+from lab.utils.bench_results import environment, write_section
+from lab.utils.paths import REPO_ROOT
 
 
 def list_targets() -> None:
@@ -61,8 +61,8 @@ def run_every(ctx: RunContext, force: bool) -> None:
             )
             continue
         console.info(f"[all] {question.target}")
-        if question.name == "finetune" and pretrain.refresh(ctx):  # fine-tuning starts from the final ConvNet
-            console.info(f"[all] {pretrain.TARGET.relative_to(REPO_ROOT)}: now the final ConvNet of make final")
+        if question.name == "finetune" and finetune_start.refresh(ctx):  # fine-tuning starts from the final ConvNet
+            console.info(f"[all] {finetune_start.TARGET.relative_to(REPO_ROOT)}: now the final ConvNet of make final")
         q_start = time.perf_counter()
         execute(question, ctx)
         console.info(f"[all] {question.target}: {time.perf_counter() - q_start:.0f} s")
@@ -125,7 +125,7 @@ def write_wall_times(ctx: RunContext, infos: dict[str, dict], rebuilt: bool) -> 
         f"| --- | ---: | ---: | ---: | ---: | ---: |\n{rows}\n"
         f"| **all questions** | **{total:.0f}** | **{total / 60:.1f}** | | **{trained}** | **{reused}** |\n"
         "\nRuns reused: a training run whose identity (resolved config, seed, training code, data) had already "
-        "finished, taken from the run cache (lab/run_cache.py) instead of trained again.\n"
+        "finished, taken from the run cache (lab/engine/run_cache.py) instead of trained again.\n"
     )
     write_section(("make_all_quick" if ctx.quick else "make_all") + ("_rebuilt" if rebuilt else ""), body)
 

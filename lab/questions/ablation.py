@@ -3,7 +3,7 @@
     make ablation       # or: python -m lab.questions ablation [--ladder experiments/ablation.yaml]
 
 Rung k trains the base config + the changes of rungs 1..k (experiments/ablation.yaml, composed with
-lab.config.compose) at a reduced budget, all rungs through the run cache. Every rung trains without
+lab.engine.config.compose) at a reduced budget, all rungs through the run cache. Every rung trains without
 test-time augmentation (TTA); its best checkpoint is then tested on the same images without and with
 flip + 1-px-shift TTA. The table and the story are computed from those numbers.
 """
@@ -20,13 +20,13 @@ import torch
 import yaml
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.config import EXPERIMENTS, compose, experiment_path
-from lab.errors import LabError
+from lab.engine.config import EXPERIMENTS, compose, experiment_path
+from lab.inference.load import load_trained
 from lab.questions import A2, Question, register
 from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
-from lab.trained import load_trained
+from lab.utils.errors import LabError
 from lab.viz.style import figure, save
 
 TTA = "flip_translate"
@@ -108,19 +108,13 @@ def ladder_context(ctx: RunContext, ladder: dict[str, Any]) -> RunContext:
     return replace(ctx, configs=(*configs[:at], ladder["quick"], *configs[at:]))
 
 
-@torch.no_grad()
-def tta_accuracy(run_dir: str, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 500) -> float:
+def tta_accuracy(run_dir: str, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Top-1 accuracy of a run's best checkpoint with test-time augmentation."""
-    trained = load_trained(Path(run_dir))
-    trained.module.eval()
-    correct = 0
-    for x, y in zip(images.split(batch_size), labels.split(batch_size)):
-        correct += int((trained.module.evaluate(trained.prepare(x), TTA).argmax(1) == y).sum())
-    return correct / len(labels)
+    return load_trained(Path(run_dir)).accuracy(images, labels, tta=TTA)
 
 
 def run(ctx: RunContext, out: Path, opts: Options) -> AblationResult:
-    from lab.train import build_datamodule
+    from lab.engine.train import build_datamodule
 
     path = experiment_path(opts.ladder)
     ladder = read_ladder(path)

@@ -19,12 +19,12 @@ from torchvision.io import decode_image, read_file, write_png
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.data.augment import AugmentConfig, BatchAugment
-from lab.errors import CorruptDataError, DataNotFoundError
-from lab.paths import find_dataset
 from lab.questions import A2, Question, register
 from lab.questions.context import RunContext
 from lab.questions.stats import Difference, Spread, spread_words
 from lab.questions.training import Variant, over_seeds
+from lab.utils.errors import CorruptDataError, DataNotFoundError
+from lab.utils.paths import find_dataset
 from lab.viz.curves import plot_curves
 from lab.viz.style import figure, save
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
+from lab.engine.train import RunResult, reload
+from lab.inference.load import load_trained
 from lab.questions import A2, Question, register
 from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se, count, pct
 from lab.questions.training import fit
-from lab.train import RunResult, reload
-from lab.trained import load_trained
 from lab.viz.confusion import draw_confusion
 from lab.viz.layers import layer_table
 from lab.viz.style import figure, save

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lab import console
 from lab.blocks import Figure, Text, placed
-from lab.errors import CorruptDataError, DataNotFoundError
 from lab.numpy_bn import BatchNormState, ToyMLP
 from lab.questions import A2, Question, register
 from lab.questions.context import RunContext
+from lab.utils import console
+from lab.utils.errors import CorruptDataError, DataNotFoundError
 from lab.viz.style import figure, save
 
 SIDE, COUNT = 28, 10

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
+from lab.engine.train import build_datamodule
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.stats import binomial_se
 from lab.questions.training import user_layers
-from lab.train import build_datamodule
 from lab.viz.samples import sample_grid
 
 VEHICLES = {"airplane", "automobile", "ship", "truck"}

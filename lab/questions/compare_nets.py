@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.errors import LabError
-from lab.paths import run_folder
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.deeper import MORE_FC, ORIGINAL, SAME_WIDTHS, WIDER, DeeperResult
 from lab.questions.final import FinalResult
 from lab.questions.hparams import CONVNET, NETWORKS, TWOLAYER, HparamsResult, bracket, threshold
 from lab.questions.stats import Difference, Spread, pct
+from lab.utils.errors import LabError
+from lab.utils.paths import run_folder
 from lab.viz.style import figure, save
 
 CHANCE = 0.1  # accuracy of a guess over CIFAR-10's 10 classes
@@ -112,7 +112,7 @@ WIDTH = (SAME_WIDTHS, WIDER)  # width alone
 
 def with_final(summary: NetSummary, final: FinalResult, network: str) -> None:
     """The 3-seed, equal-budget final replaces the study's single best run as the network's performance."""
-    from lab.config import compose
+    from lab.engine.config import compose
 
     c = next(c for c in final.networks if c.network == network)
     options = compose([c.config, c.change])["model"]["net"].get("init_args", {})

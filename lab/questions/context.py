@@ -2,7 +2,7 @@
 line of every entry point generated from such dataclasses (their fields' types and docstrings).
 
 A question's own options are a small frozen dataclass registered with it (``Question(..., options=Options)``).
-``python -m lab.questions <name>``, ``... all`` and ``python -m lab.questions.pretrain`` build their parsers
+``python -m lab.questions <name>``, ``... all`` and ``python -m lab.questions.finetune_start`` build their parsers
 with ``add_options`` from these dataclasses, and ``lab.questions.ask`` builds the same objects from keyword
 arguments, so a flag and a keyword argument are the same thing. The flags keep argparse's shapes that Make
 and ``ARGS`` pass (``--quick``, ``--config A --config B``, ``--lrs 1e-3 1e-4``, ``--per-class 3``).
@@ -22,10 +22,10 @@ from typing import Any, Literal
 import docstring_parser
 from jsonargparse import ArgumentParser
 
-from lab.config import EXPERIMENTS, Layer
-from lab.errors import LabError
-from lab.precision import uses_gpu
+from lab.engine.config import EXPERIMENTS, Layer
+from lab.engine.precision import uses_gpu
 from lab.questions.results import default_root
+from lab.utils.errors import LabError
 
 ACCELERATORS = ("auto", "cpu", "gpu")
 

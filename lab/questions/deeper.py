@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.config import EXPERIMENTS, compose
+from lab.engine.config import EXPERIMENTS, compose
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.hparams import CONVNET, TWOLAYER, HparamsResult, bracket
@@ -99,7 +99,7 @@ def rate(lr: float) -> dict[str, Any]:
 def sweep(ctx: RunContext, rates: dict[str, float], epochs: dict) -> dict[str, list[tuple[float, float]]]:
     """Every deeper variant at the tuned rate / 3, itself and x 3 (seed 0): "network: label" -> (lr, val acc),
     NaN where a rate diverged."""
-    from lab.config import merge
+    from lab.engine.config import merge
 
     keys = [
         (n, label, lr)
@@ -128,7 +128,7 @@ def best_rate(points: list[tuple[float, float]]) -> float:
 
 
 def run(ctx: RunContext, out: Path, hparams: HparamsResult | None) -> DeeperResult:
-    from lab.config import merge
+    from lab.engine.config import merge
 
     epochs = budget()
     rates, source = tuned_rates(hparams)

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.config import compose, merge
-from lab.paths import run_folder
+from lab.engine.config import compose, merge
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.hparams import HparamsResult, StudyRow, threshold
 from lab.questions.stats import Difference, Spread, pct
 from lab.questions.training import Job, RunSummary, Variant, fit_many, over_seeds, raise_diverged
+from lab.utils.paths import run_folder
 from lab.viz.curves import plot_curves
 
 AUGMENT = {"flip": True, "translate": 2}

@@ -12,7 +12,6 @@ Both loading orders of the text are checked to give the same body weights.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,16 +19,17 @@ from pathlib import Path
 import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.config import Layer, compose, load_layer
-from lab.errors import LabError
+from lab.engine.config import Layer, compose, load_layer
+from lab.inference.load import load_trained
 from lab.models import ConvNet
-from lab.models.transfer import load_pretrained
-from lab.paths import shown
+from lab.models.head import load_pretrained
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
-from lab.questions.pretrain import TARGET
+from lab.questions.finetune_start import TARGET
 from lab.questions.stats import Difference, binomial_se, spread_words
 from lab.questions.training import Variant, over_seeds, user_layers
+from lab.utils.errors import LabError
+from lab.utils.paths import shown
 from lab.viz.style import figure, save
 
 SCRATCH, HEAD, FULL = "from scratch", "classifier only (body frozen)", "full fine-tuning (unfreeze at epoch 5)"
@@ -61,13 +61,13 @@ class FinetuneResult:
 
 
 def starting_point(checkpoint: Path) -> tuple[dict, dict]:
-    """The checkpoint's network options (so every setting builds the same ConvNet) and its record."""
+    """The checkpoint's network options (so every setting builds the same ConvNet) and what it records of how
+    it was made."""
     if not checkpoint.is_file():
         raise LabError(f"{checkpoint} not found: run `make cifar10-convnet` first (or pass --checkpoint PATH).")
-    info_path = checkpoint.with_suffix(".json")
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    options = {k: v for k, v in info.get("net_options", {}).items() if k != "num_classes"}
-    return {"model": {"net": {"init_args": options}}}, info
+    trained = load_trained(checkpoint)
+    options = {k: v for k, v in trained.config["init_args"].items() if k != "num_classes"}
+    return {"model": {"net": {"init_args": options}}}, trained.info
 
 
 def with_checkpoint(layer: str, checkpoint: Path) -> dict:

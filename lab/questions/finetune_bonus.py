@@ -10,7 +10,6 @@ fine-tuning; and a grid of misclassified test images with predicted and true lab
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,15 +18,13 @@ from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
 
 from lab.blocks import Figure, Text, placed
-from lab.errors import LabError
-from lab.models import ConvNet
-from lab.models.transfer import read_net_state
-from lab.module import ClassifierModule
+from lab.engine.train import build_datamodule
+from lab.inference.load import load_trained
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.finetune import FULL, FinetuneResult
 from lab.questions.training import user_layers
-from lab.train import build_datamodule
+from lab.utils.errors import LabError
 from lab.viz.confusion import confusion_matrix, draw_confusion
 from lab.viz.style import figure, save
 
@@ -69,18 +66,14 @@ def features_and_predictions(net, images: torch.Tensor) -> tuple[torch.Tensor, t
     return features, net.forward_head(features).argmax(1)
 
 
-def networks(finetune: FinetuneResult) -> tuple[ConvNet, torch.nn.Module, str, str, str]:
+def networks(finetune: FinetuneResult) -> tuple[torch.nn.Module, torch.nn.Module, str, str, str]:
     """The CIFAR-10 ConvNet before and the fine-tuned one after (from the latest `make finetune`), with where
     they came from."""
     run_dir = Path(finetune.variant(FULL).runs[0].run_dir)
     best = sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
     if not best:
         raise LabError(f"{run_dir}/checkpoints has no best-*.ckpt; run `make finetune` again.")
-    after = ClassifierModule.load_from_checkpoint(best[-1], map_location="cpu").net
-    info = Path(finetune.checkpoint).with_suffix(".json")
-    options = json.loads(info.read_text()).get("net_options", {}) if info.exists() else {}
-    before = ConvNet(**{**options, "num_classes": 10})
-    before.load_state_dict(read_net_state(finetune.checkpoint))
+    before, after = load_trained(finetune.checkpoint).net, load_trained(best[-1]).net
     return before, after, str(run_dir), str(best[-1]), finetune.checkpoint
 
 

@@ -34,12 +34,12 @@ from lightning.pytorch.tuner import Tuner
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.callbacks import FiniteLossGuard
-from lab.config import EXPERIMENTS, compose
+from lab.engine.config import EXPERIMENTS, compose
+from lab.engine.train import prepare
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.stats import Spread, pct
 from lab.questions.training import Job, RunSummary, fit_many, user_layers
-from lab.train import prepare
 from lab.viz.curves import plot_curves
 from lab.viz.style import figure, save
 

@@ -57,7 +57,7 @@ def run(ctx: RunContext, out: Path, opts: Options) -> LrCurvesResult:
 
 def course_cnn_layers() -> list[dict]:
     """The layer table of experiments/course_cnn.yaml's network (task 2a's CNN, used here first)."""
-    from lab.config import load_layer
+    from lab.engine.config import load_layer
     from lab.models import CourseCNN
     from lab.viz.layers import layer_table
 

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab.blocks import Table, Text, markdown_table
-from lab.config import compose
+from lab.engine.config import compose
+from lab.engine.train import build_datamodule
 from lab.questions import CV1, Question, register
 from lab.questions.context import RunContext
 from lab.questions.training import user_layers
-from lab.train import build_datamodule
 
 
 @dataclass
@@ -92,7 +92,7 @@ def render(r: PreparationResult, folder: Path) -> list:
         Text(
             f"*Optimizer.* Injected from the config: {optimizer}"
             + (f", with the schedule {r.lr_scheduler['class_path']}" if r.lr_scheduler else "")
-            + "; the hand-written cross-entropy (`lab/losses.py`) is the loss."
+            + "; the hand-written cross-entropy (`lab/models/losses.py`) is the loss."
         ),
         Table(
             "The data path measured on this machine",

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab.paths import REPO_ROOT
+from lab.utils.paths import REPO_ROOT
 
 RESULT_FILE = "result.json"
 # fields that name a training run's folder or checkpoint (RunSummary.run_dir, best's and finetune's

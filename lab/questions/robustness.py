@@ -19,7 +19,8 @@ import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
 from lab.data.corruptions import CORRUPTIONS, SEVERITIES, corrupt
-from lab.paths import REPO_ROOT
+from lab.engine.train import build_datamodule
+from lab.inference.load import load_trained
 from lab.questions import BEYOND, Question, register
 from lab.questions.augment import PLAIN, TRAINED, AugmentResult
 from lab.questions.best import BestResult
@@ -28,8 +29,7 @@ from lab.questions.deeper import WIDER, DeeperResult
 from lab.questions.hparams import CONVNET
 from lab.questions.stats import binomial_se, pct
 from lab.questions.training import user_layers
-from lab.train import build_datamodule
-from lab.trained import load_trained
+from lab.utils.paths import REPO_ROOT
 from lab.viz.style import figure, save
 
 

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from lab import console, run_cache
 from lab.blocks import to_markdown
-from lab.errors import LabError
+from lab.engine import run_cache
+from lab.engine.run_record import git_commit
 from lab.questions import REGISTRY, Question, discover
 from lab.questions.context import RunContext, build, parser_for
 from lab.questions.context import parse as parse_options
@@ -29,7 +29,8 @@ from lab.questions.results import (
     point_latest,
     save,
 )
-from lab.run_record import git_commit
+from lab.utils import console
+from lab.utils.errors import LabError
 
 
 def parse(question: Question, argv: list[str]) -> tuple[RunContext, Any]:
@@ -122,7 +123,7 @@ def cache_summary(ledger: run_cache.Ledger) -> str:
 
 def log_figures(name: str, folder: Path) -> None:
     """The question's figures to W&B (group = question); a W&B failure never loses the results."""
-    from lab.loggers import log_figures as log
+    from lab.engine.loggers import log_figures as log
 
     try:
         local = log(name, folder)
@@ -152,7 +153,7 @@ def missing_input(name: str, root: Path, reader: str) -> LabError:
 def read_results(root: Path, reads: tuple[str, ...] = (), may_read: tuple[str, ...] = (), reader: str = "") -> dict:
     """name -> latest typed result of each question read (None for a ``may_read`` one not run yet); a
     missing ``reads`` one stops with the command that makes it. Questions get theirs through ``inputs``;
-    lab.questions.pretrain, not a question, calls it itself."""
+    lab.questions.finetune_start, not a question, calls it itself."""
     found = {name: latest_result(name, root) for name in (*reads, *may_read)}
     for name in reads:
         if found[name] is None:

@@ -1,4 +1,4 @@
-"""How questions train: every run goes through ``lab.train.run`` with the question's configs and
+"""How questions train: every run goes through ``lab.engine.train.run`` with the question's configs and
 changes, then the user's layers (``--config``, ``--accelerator``: tests and SMOKE=1 make runs tiny
 this way), and comes back as a ``RunSummary`` that the question's result keeps.
 
@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
 
-from lab import run_cache
-from lab.config import Layer
-from lab.errors import NonFiniteLossError
+from lab.engine import run_cache
+from lab.engine.config import Layer
+from lab.engine.train import RunResult, reload, run
 from lab.models import count_parameters
 from lab.questions.context import RunContext
 from lab.questions.results import from_json, to_json
 from lab.questions.stats import Spread
-from lab.train import RunResult, reload, run
+from lab.utils.errors import NonFiniteLossError
 
 
 @dataclass
@@ -95,7 +95,7 @@ def fit(
     seed: int | None = None,
 ) -> RunResult:
     """Train ``configs`` + ``--epochs`` + ``changes`` (+ seed) + the user's layers, or, when a run of the same
-    identity already finished (lab/run_cache.py), rebuild that run from its folder instead of training."""
+    identity already finished (lab/engine/run_cache.py), rebuild that run from its folder instead of training."""
     layers = run_layers(ctx, configs, changes, seed)
     identity = run_cache.identify(layers)
     entry = None if identity is None or ctx.retrain else run_cache.lookup(identity)
@@ -209,7 +209,7 @@ def _start_worker(threads: int, parent: int) -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     import torch
 
-    from lab import console
+    from lab.utils import console
 
     torch.set_num_threads(threads)
     console.setup()

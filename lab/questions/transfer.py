@@ -20,11 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-import torch
-
 from lab.blocks import Figure, Table, Text, markdown_table, placed
-from lab.errors import LabError
-from lab.paths import shown
+from lab.inference.load import checkpoint_file, load_trained
 from lab.questions import BEYOND, Question, register
 from lab.questions.best import BestResult
 from lab.questions.context import RunContext
@@ -32,7 +29,8 @@ from lab.questions.finetune import FULL, HEAD, SCRATCH, FinetuneResult, with_che
 from lab.questions.runner import missing_input
 from lab.questions.stats import Difference, spread_words
 from lab.questions.training import Variant, over_seeds
-from lab.trained import checkpoint_file
+from lab.utils.errors import LabError
+from lab.utils.paths import shown
 from lab.viz.style import figure, save
 
 RESOLUTIONS = (32, 96)  # px: the coursework's size, STL-10's own
@@ -69,10 +67,7 @@ def source_checkpoint(ctx: RunContext, opts: Options, best: BestResult | None) -
 
 def network_layer(checkpoint: Path) -> dict:
     """The checkpoint's network (class and options, less its class count), so every setting builds it."""
-    hparams = torch.load(checkpoint, map_location="cpu", weights_only=False).get("hyper_parameters", {})
-    net = hparams.get("net")
-    if not isinstance(net, dict) or "class_path" not in net:
-        raise LabError(f"{checkpoint} does not record its network; give a checkpoint of `python -m lab fit`.")
+    net = load_trained(checkpoint).config
     # every option kept, the logit scale (airbench's 1/9) included: from scratch with unscaled logits the
     # 96 px runs diverged and the 32 px ones lost 13-25 points (pilots, 12 epochs)
     options = {k: v for k, v in net.get("init_args", {}).items() if k != "num_classes"}
@@ -185,7 +180,7 @@ def start_only(res: Resolution) -> str:
 
 def recipe_note() -> str:
     """What besides the starting network differs between make finetune's runs and these (read from the configs)."""
-    from lab.config import compose
+    from lab.engine.config import compose
 
     lenet, strong = compose(["stl10"]), compose(["stl10", "stl10_strong"])
 

@@ -12,11 +12,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lab import losses, module
-from lab.data import augment, base
-from lab.models import cnn
+from lab.data import augment, base, transform
+from lab.models import cnn, losses, module
 from lab.numpy_bn import bn
-from lab.paths import REPO_ROOT
+from lab.utils.paths import REPO_ROOT
 
 # (title, module, the functions and classes listed, in order)
 LISTINGS = (
@@ -37,8 +36,14 @@ LISTINGS = (
         (
             "InMemoryImageDataModule.on_after_batch_transfer",
             "InMemoryImageDataModule.prepare_batch",
+            "InMemoryImageDataModule._augmentation",
             "InMemoryImageDataModule._preflip",
         ),
+    ),
+    (
+        "Data augmentation and the batch path (uint8 batch -> augmented, normalised float batch)",
+        transform,
+        ("InputTransform",),
     ),
     (
         "Data augmentation and the batch path (uint8 batch -> augmented, normalised float batch)",
@@ -143,7 +148,7 @@ def cross_entropy_agreement(smoothing: float, seed: int = 0) -> dict[str, float]
 
 
 def best_smoothing() -> float:
-    from lab.config import load_layer
+    from lab.engine.config import load_layer
 
     return float(load_layer("best").get("model", {}).get("label_smoothing", 0.0))
 

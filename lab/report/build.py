@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from lab import console
 from lab.blocks import Block, Figure, Missing, Table, Text
+from lab.engine.run_record import git_commit, versions
 from lab.questions import BEYOND, TEXTS, Question, questions
 from lab.questions.results import default_root, latest, load
-from lab.run_record import git_commit, versions
+from lab.utils import console
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}
 body{color:#222}

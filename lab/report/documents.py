@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.blocks import Block, Figure, Missing, Table, Text
-from lab.errors import LabError
 from lab.questions import A2, BEYOND, CV1, questions
 from lab.report.build import Numbering, Section, answer_budget, build_section, environment
+from lab.utils.errors import LabError
 
 PAGE_LIMIT = 10  # CV1: "The maximum number of pages is 10"
 MIN_PRINTED_PT = 6.0  # the smallest text a printed figure may carry
@@ -143,7 +143,7 @@ def is_supporting(section: Section, block: Block) -> bool:
 
 def quick_budget() -> str:
     """What QUICK=1 layers onto every run, read from experiments/quick.yaml (so the draft line cannot drift)."""
-    from lab.config import compose
+    from lab.engine.config import compose
 
     quick = compose(["quick"])
     data = quick.get("data", {}).get("init_args", {})
@@ -437,7 +437,7 @@ def check_pages(pages: int | str, staging: Path) -> None:
 def check_clean_tree(repo: Path) -> None:
     """Refuse to publish from a git tree with uncommitted changes to tracked files: the documents name the
     commits their results were made at, and the code beside them must be that code."""
-    from lab.run_record import changed_files
+    from lab.engine.run_record import changed_files
 
     changed = [path for path in changed_files(repo) or [] if not path.startswith(OUTPUTS)]
     if changed:

@@ -14,11 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lab import console
-from lab.errors import LabError
 from lab.questions import CV1, questions
 from lab.questions.results import default_root
 from lab.report.build import build_section
+from lab.utils import console
+from lab.utils.errors import LabError
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 

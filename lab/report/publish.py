@@ -16,13 +16,13 @@ import argparse
 import shutil
 from pathlib import Path
 
-from lab import console
-from lab.errors import LabError
-from lab.paths import REPO_ROOT
 from lab.questions.results import default_root
 from lab.report.build import write_report
 from lab.report.documents import check_clean_tree, check_pages, write_documents
 from lab.report.readme import check_complete, refresh
+from lab.utils import console
+from lab.utils.errors import LabError
+from lab.utils.paths import REPO_ROOT
 
 LIMIT = 5 * 1024 * 1024
 LARGE_FIGURE = 512 * 1024  # bytes: photo-like figures above this are stored with a 256-colour palette

@@ -17,12 +17,12 @@ import json
 import re
 from pathlib import Path
 
-from lab import console
 from lab.blocks import markdown_table
-from lab.errors import LabError
-from lab.paths import REPO_ROOT
 from lab.questions import Question, questions
 from lab.questions.results import default_root, latest, load
+from lab.utils import console
+from lab.utils.errors import LabError
+from lab.utils.paths import REPO_ROOT
 
 START, END = "<!-- questions -->", "<!-- /questions -->"
 BENCH_RESULTS = REPO_ROOT / "benchmarks" / "results.md"

@@ -13,8 +13,9 @@ from typing import Any
 
 from torch import nn
 
-from lab.checkpoints import LastCheckpoint, read_checkpoint
-from lab.errors import CheckpointMismatchError, LabError, RunInterrupted
+from lab.engine.checkpoints import LastCheckpoint
+from lab.models.pretrained import read_checkpoint
+from lab.utils.errors import CheckpointMismatchError, LabError, RunInterrupted
 
 TRAINING_STATE = ("state_dict", "epoch", "global_step", "loops", "optimizer_states")
 
@@ -66,7 +67,7 @@ class Resume:
     def check(self, net: nn.Module, max_epochs: int | None) -> None:
         """Everything a resume needs, checked before the folder is touched: a complete, readable last.ckpt
         that fits ``net``, epochs left to train, a schedule long enough for them, a writable folder."""
-        from lab.models.transfer import check_checkpoint_fits
+        from lab.models.head import check_checkpoint_fits
 
         checkpoint = read_checkpoint(self.checkpoint)
         missing = [k for k in TRAINING_STATE if k not in checkpoint]

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 from lightning.pytorch.cli import SaveConfigCallback
 
-from lab.paths import REPO_ROOT
+from lab.utils.paths import REPO_ROOT
 
 
 def changed_files(repo: Path = REPO_ROOT) -> list[str] | None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import torch
 
-from lab.paths import REPO_ROOT
+from lab.utils.paths import REPO_ROOT
 
 RESULTS = REPO_ROOT / "benchmarks" / "results.md"
 HEADER = (

@@ -17,8 +17,8 @@ from torch import nn
 from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from lab.losses import CrossEntropy
 from lab.models.base import Classifier
+from lab.models.losses import CrossEntropy
 from lab.schedules import ScheduleCallable
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from lab.errors import LabError
-from lab.paths import REPO_ROOT
+from lab.utils.errors import LabError
+from lab.utils.paths import REPO_ROOT
 
 EXPERIMENTS = REPO_ROOT / "experiments"
 Layer = str | Path | Mapping[str, Any]

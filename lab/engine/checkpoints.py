@@ -1,5 +1,6 @@
-"""Checkpoints that can be trusted: last.ckpt is the end of the last finished epoch, a save never leaves a
-truncated file in place of a good one, and a checkpoint is read once with one clear error when it cannot be.
+"""Checkpoints that can be trusted: last.ckpt is the end of the last finished epoch, and a save never leaves a
+truncated file in place of a good one. What a checkpoint holds, and reading it with one clear error when it
+cannot be, is lab/models/pretrained.py's.
 
 - ``LastCheckpoint``: last.ckpt after every training epoch (Lightning's ``save_last`` writes it only when
   the best checkpoint improves, so it would freeze at the best epoch).
@@ -20,7 +21,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from lab.errors import CheckpointMismatchError, CheckpointWriteError
+from lab.utils.errors import CheckpointWriteError
 
 
 class LastCheckpoint(ModelCheckpoint):
@@ -78,26 +79,3 @@ def _write_failure(target: Path, exc: OSError) -> str:
     folder = target.parent
     fix = f"free space in {folder} (or give --run.root another disk)" if full else f"make {folder} writable"
     return f"could not save checkpoint {target}: {problem}; {kept}. Then {fix} and resume with --ckpt_path last."
-
-
-def read_checkpoint(path: str | Path) -> dict[str, Any]:
-    """A checkpoint file's contents (tensors and plain values only), or one error naming what is wrong."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointMismatchError(f"checkpoint {path} not found; train one first or give the right path.")
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointMismatchError(
-            f"checkpoint {path} cannot be read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-            "it is truncated or not a checkpoint: give another one (a run's checkpoints/*.ckpt)."
-        ) from exc
-    if not isinstance(blob, dict):
-        raise CheckpointMismatchError(f"checkpoint {path} holds a {type(blob).__name__}, not a checkpoint dict.")
-    return blob
-
-
-def network_class(checkpoint: dict[str, Any]) -> str | None:
-    """The class path of the network a checkpoint written through the CLI was trained with (None: unknown)."""
-    net = checkpoint.get("hyper_parameters", {}).get("net")
-    return net.get("class_path") if isinstance(net, dict) else None

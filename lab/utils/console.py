@@ -72,7 +72,7 @@ def warn(message: str) -> None:
 def user_errors(debug: bool = False):
     """Errors a user can act on (LabError, and ValueError from bad arguments) become one line on stderr
     and exit status 2 (130 for Ctrl-C); ``debug`` lets them through with their traceback."""
-    from lab.errors import LabError, RunInterrupted
+    from lab.utils.errors import LabError, RunInterrupted
 
     try:
         yield

@@ -1,18 +1,17 @@
 """Training from code: ``run(configs, overrides, name) -> RunResult``.
 
-    from lab.train import run
+    from lab.engine.train import run
     result = run(["lenet"], {"model": {"optimizer": {"init_args": {"lr": 0.01}}}}, name="study/lr_0.01")
     result.history[-1]["val/acc"], result.test["test/acc"], result.run_dir
 
 The configs (experiments/<name>.yaml, paths or dicts) and the overrides are merged in Python
-(lab/config.py) and handed to the same ``LabCLI`` that ``python -m lab fit`` uses, with ``run=False``;
+(lab/engine/config.py) and handed to the same ``LabCLI`` that ``python -m lab fit`` uses, with ``run=False``;
 the run then fits, tests its best checkpoint and ends exactly as the command does, and its folder
 holds the resolved config.yaml that repeats it: ``python -m lab fit --config <run>/config.yaml``.
 """
 
 from __future__ import annotations
 
-import importlib
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -23,15 +22,16 @@ from typing import Any
 import lightning as L
 import torch
 
-from lab import console
 from lab.callbacks import EpochHistory, TimeToAccuracy
 from lab.callbacks.history import read_epoch_metrics
-from lab.config import Layer, compose, merge
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import LabError, NonFiniteLossError
-from lab.loggers import finish_wandb, log_confusion
-from lab.module import ClassifierModule
-from lab.resume import interrupted
+from lab.engine.config import Layer, compose, merge
+from lab.engine.loggers import finish_wandb, log_confusion
+from lab.engine.resume import interrupted
+from lab.inference.load import load_trained
+from lab.models.module import ClassifierModule
+from lab.utils import console
+from lab.utils.errors import LabError, NonFiniteLossError
 
 
 @dataclass
@@ -80,15 +80,15 @@ def prepare(
 ):
     """The LabCLI of a run, built but not run: its ``model``, ``datamodule`` and ``trainer``. As quiet as the
     command line; a key that no class takes (a typo) is a LabError naming it."""
-    from lab.cli import LabCLI
+    from lab.engine.cli import LabCLI
 
     return _build(LabCLI, build_config(configs, overrides, name, test), record)
 
 
 def parse_only(config: Mapping[str, Any]) -> str:
     """``config`` as ``lab fit`` resolves it (YAML, every default filled in, precision chosen), with nothing
-    built, seeded or written: what identifies a run (lab/run_cache.py)."""
-    from lab.cli import LabCLI
+    built, seeded or written: what identifies a run (lab/engine/run_cache.py)."""
+    from lab.engine.cli import LabCLI
 
     class Parsed(LabCLI):
         def _set_seed(self) -> None:
@@ -212,18 +212,16 @@ def result_of(cli, tested: dict[str, float], seconds: float) -> RunResult:
 
 
 def reload(run_dir: str | Path, accelerator: str = "auto", checkpoint: str | None = None) -> RunResult:
-    """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by ``load_from_checkpoint`` and
-    tested again (nothing is trained); its history is read from the folder's metrics.csv."""
+    """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by the loader of trained networks
+    (lab/inference/load.py) with its data module, and tested again (nothing is trained); its history is read from
+    the folder's metrics.csv."""
     run_dir = Path(run_dir)
     checkpoints = [Path(checkpoint)] if checkpoint else sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
     if not checkpoints or not checkpoints[-1].is_file():
         raise LabError(f"{run_dir}: has no checkpoints/best-*.ckpt; give a run folder written by `fit`.")
     best = str(checkpoints[-1])
-    module = ClassifierModule.load_from_checkpoint(best, map_location="cpu")
-    saved = torch.load(best, map_location="cpu", weights_only=False)["datamodule_hyper_parameters"]
-    module_name, _, class_name = saved["_class_path"].rpartition(".")
-    datamodule_class = getattr(importlib.import_module(module_name), class_name)  # the base class would drop it
-    datamodule = datamodule_class.load_from_checkpoint(best)
+    trained = load_trained(best)
+    module, datamodule = trained.module, trained.datamodule()
     trainer = L.Trainer(accelerator=accelerator, logger=False, enable_progress_bar=False, enable_model_summary=False)
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     return RunResult(

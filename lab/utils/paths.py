@@ -16,9 +16,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from lab.errors import DataNotFoundError
+from lab.utils.errors import DataNotFoundError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 LOCAL_DATA = REPO_ROOT / "data"
 ENV_VAR = "LAB_DATA_DIR"

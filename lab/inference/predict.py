@@ -1,8 +1,8 @@
 """``make predict CKPT=<checkpoint or run folder> IMAGES=<files or folders>``: a trained model's top-k
 classes for your own images.
 
-    python -m lab.predict runs/lenet/version_0 photos/ cat.jpg [--top-k 3] [--out runs/predict]
-    python -m lab.predict checkpoints/convnet_cifar10.pt my_plane.png
+    python -m lab.inference.predict runs/lenet/version_0 photos/ cat.jpg [--top-k 3] [--out runs/predict]
+    python -m lab.inference.predict checkpoints/convnet_cifar10.pt my_plane.png
 
 Any PNG, JPEG, WebP, TIFF, BMP or GIF of any size and mode (16-bit and float gray scaled, transparency
 composited over white: lab.data.images.to_rgb) is resized, antialiased, to the model's input size and
@@ -22,9 +22,9 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-from lab import console
 from lab.data.images import ImageFilesDataModule
-from lab.trained import load_trained
+from lab.inference.load import load_trained
+from lab.utils import console
 
 
 class PredictionsCSV(BasePredictionWriter):
@@ -52,9 +52,9 @@ class PredictionsCSV(BasePredictionWriter):
 def predict(source: str | Path, paths: list[str], out: Path, top_k: int = 3) -> tuple[Path, list]:
     """Top-k predictions of the model at ``source`` for the images at ``paths``; returns the CSV and its rows."""
     trained = load_trained(source)
-    data = ImageFilesDataModule(paths, trained.classes, trained.mean, trained.std, trained.image_size)
+    data = ImageFilesDataModule(paths, trained.record)
     out.mkdir(parents=True, exist_ok=True)
-    writer = PredictionsCSV(out / "predictions.csv", trained.classes, top_k)
+    writer = PredictionsCSV(out / "predictions.csv", list(trained.record.classes), top_k)
     trainer = L.Trainer(
         accelerator="auto", logger=False, callbacks=[writer], enable_progress_bar=False, enable_model_summary=False
     )
@@ -67,7 +67,7 @@ def predict(source: str | Path, paths: list[str], out: Path, top_k: int = 3) -> 
 
 def main(argv: list[str] | None = None) -> None:
     console.setup()
-    parser = argparse.ArgumentParser(prog="python -m lab.predict", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m lab.inference.predict", description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="a run folder (runs/<name>/version_N), a .ckpt, or a shipped .pt")
     parser.add_argument("images", nargs="+", help="image files and/or folders of them")
     parser.add_argument("--top-k", type=int, default=3, help="classes per image in the CSV (default 3)")

@@ -13,7 +13,7 @@ from typing import Literal
 import torch
 from lightning.pytorch.loggers import CSVLogger, Logger, WandbLogger
 
-from lab.errors import LabError
+from lab.utils.errors import LabError
 
 WandbMode = Literal["auto", "online", "offline", "disabled"]
 

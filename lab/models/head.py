@@ -5,7 +5,8 @@
 (b) ``replace_then_load``: swap the classifier first, then load only the parameters whose names and
     shapes match (the old classifier is skipped and reported).
 Both leave identical weights everywhere but the (freshly initialised) classifier. The fine-tuning
-callback ``lab.callbacks.LoadPretrained`` calls ``load_pretrained`` before training starts.
+callback ``lab.callbacks.LoadPretrained`` calls them before training starts; the weights are read by
+``read_net_state`` (lab/models/pretrained.py, the checkpoint format).
 """
 
 from __future__ import annotations
@@ -16,22 +17,12 @@ from typing import Literal
 import torch
 from torch import nn
 
-from lab.checkpoints import read_checkpoint
-from lab.errors import CheckpointMismatchError
 from lab.models.base import Classifier
+from lab.models.pretrained import read_net_state
+from lab.utils.errors import CheckpointMismatchError
 
 LoadOrder = Literal["load_then_replace", "replace_then_load"]
 HEAD = "classifier."
-
-
-def read_net_state(path: str | Path) -> dict[str, torch.Tensor]:
-    """Network weights from a Lightning checkpoint (``net.*`` keys) or a plain state dict file."""
-    blob = read_checkpoint(path)
-    state = blob.get("state_dict", blob)
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointMismatchError(f"checkpoint {path} holds no state dict of tensors.")
-    prefixed = {k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")}
-    return prefixed or state
 
 
 def mismatches(net: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:

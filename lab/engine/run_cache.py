@@ -30,15 +30,15 @@ from typing import Any
 
 import yaml
 
-from lab.config import Layer
-from lab.errors import DataNotFoundError
+from lab.engine.config import Layer
+from lab.utils.errors import DataNotFoundError
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # lab/
 # what a training run computes with: a change to any of these is a new run. Not here: the wiring that builds
 # a run (cli.py, train.py: what it sets is in the resolved config, which is hashed), where and how a run is
 # written (loggers.py, resume.py, checkpoint files), and the questions, report and figures, which only read
 # results. RETRAIN=1 trains again after a change outside this list that should count.
-TRAINING_CODE = ("models", "data", "callbacks", "module.py", "losses.py", "schedules.py", "precision.py")
+TRAINING_CODE = ("models", "data", "callbacks", "schedules.py", "engine/precision.py")  # models/: module, losses
 # settings that say where and how a run is written or shown, not what it computes
 NOT_IDENTITY = {
     ("run",): ("name", "root", "group", "wandb", "project", "entity", "tags"),
@@ -134,7 +134,7 @@ def store(identity: RunIdentity, run_dir: str | Path, payload: Mapping[str, Any]
 # -- the parts of an identity ------------------------------------------------------------------
 def resolve(layers: Sequence[Layer]) -> dict[str, Any]:
     """The config a run of ``layers`` trains with, every default filled in, parsed as ``lab fit`` does."""
-    from lab.train import build_config, parse_only
+    from lab.engine.train import build_config, parse_only
 
     return yaml.safe_load(parse_only(build_config(layers, None, None, True)))
 

@@ -1,14 +1,15 @@
 """The CIFAR-10 ConvNet that fine-tuning starts from: checkpoints/convnet_cifar10.pt (+ .json).
 
-    make cifar10-convnet   # or: python -m lab.questions.pretrain [--epochs 20] [--force]
+    make cifar10-convnet   # or: python -m lab.questions.finetune_start [--epochs 20] [--force]
 
-The ConvNet of §2.4's `make final` (seed 0): the same run, reused through the run cache (lab/run_cache.py)
+The ConvNet of §2.4's `make final` (seed 0): the same run, reused through the run cache (lab/engine/run_cache.py)
 rather than trained again, so that fine-tuning starts from the final ConvNet and the report tells one
 story. Without a `make final` result it trains experiments/lenet.yaml (plus the best ConvNet setting of the
 latest `make hparams`, if any) for 20 epochs. Saves the network weights of the best checkpoint (by val/acc)
 and a JSON with the config, the epochs, the network's options, its CIFAR-10 accuracy and the command. An
 existing file is never overwritten without --force.
-Not a question of its own (nothing in the report): `make finetune` depends on the file.
+Not a question of its own (nothing in the report, no Make target from the registry): the start of `make
+finetune`, in the question layer because it reads the answers of `make final` and `make hparams`.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
-from lab import console
-from lab.errors import LabError
-from lab.models.transfer import read_net_state
-from lab.paths import REPO_ROOT, shown
+from lab.models.pretrained import read_net_state, shipped_info, write_network
 from lab.questions.context import RunContext, parse, parser_for
 from lab.questions.hparams import CONVNET, HparamsResult
 from lab.questions.results import to_json
 from lab.questions.runner import read_results
 from lab.questions.training import fit
+from lab.utils import console
+from lab.utils.errors import LabError
+from lab.utils.paths import REPO_ROOT, shown
 
 TARGET = REPO_ROOT / "checkpoints" / "convnet_cifar10.pt"
 
@@ -66,7 +65,7 @@ def train_or_reuse(ctx: RunContext):
 def net_options(result, configs: list, change: dict) -> dict:
     """The network's options: from the trained module, or (a run rebuilt from the cache, whose module holds
     the network itself) from the configs it was trained with."""
-    from lab.config import compose
+    from lab.engine.config import compose
 
     net = result.module.hparams.get("net")
     if isinstance(net, dict):
@@ -76,7 +75,7 @@ def net_options(result, configs: list, change: dict) -> dict:
 
 @dataclass(frozen=True)
 class Options:
-    """What pretrain takes besides the common switches.
+    """What finetune_start takes besides the common switches.
 
     Attributes:
         output: where to save the network weights
@@ -92,14 +91,7 @@ def pretrain(ctx: RunContext, opts: Options) -> dict:
     if opts.output.exists() and not opts.force:
         raise LabError(f"{opts.output} exists; pass --force to replace it (the old file would be lost).")
     result, configs, change, source = train_or_reuse(ctx)
-    opts.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = opts.output.with_suffix(".tmp")
-    torch.save(read_net_state(result.best_checkpoint), tmp)
-    tmp.replace(opts.output)  # atomic: a crash never leaves half a checkpoint
-    info = {
-        "file": opts.output.name,
-        "net": type(result.module.net).__name__,
-        "net_options": net_options(result, configs, change),
+    made = {
         "source": source,
         "config": configs,
         "change": change,
@@ -107,11 +99,11 @@ def pretrain(ctx: RunContext, opts: Options) -> dict:
         "val_acc": result.best_val_acc,
         "test_acc": result.test["test/acc"],
         "run_dir": shown(result.run_dir),  # no machine folder in a committed record
-        "command": "python -m lab.questions.pretrain " + " ".join(sys.argv[1:]),
-        **result.datamodule.state_dict(),  # classes, mean, std, image_size: what `make predict` needs
+        "command": "python -m lab.questions.finetune_start " + " ".join(sys.argv[1:]),
     }
-    opts.output.with_suffix(".json").write_text(json.dumps(info, indent=2) + "\n")
-    return info
+    state, net = read_net_state(result.best_checkpoint), type(result.module.net).__name__
+    # the data record (classes, mean, std, image_size): what `make predict` needs
+    return write_network(opts.output, state, net, net_options(result, configs, change), result.datamodule.record, made)
 
 
 def refresh(ctx: RunContext) -> dict | None:
@@ -121,9 +113,8 @@ def refresh(ctx: RunContext) -> dict | None:
     final = final_setting(ctx.results)
     if final is None or ctx.quick or ctx.configs:
         return None
-    record = TARGET.with_suffix(".json")
     configs, change, _ = final
-    kept = json.loads(record.read_text()) if record.is_file() else {}
+    kept = shipped_info(TARGET)
     trained_as = [kept.get("config"), kept.get("change")]
     if "make final" in kept.get("source", "") and trained_as == to_json([configs, change]):
         return None  # already the final's network (compared by what it was trained with, not by wording)
@@ -132,7 +123,7 @@ def refresh(ctx: RunContext) -> dict | None:
 
 def main(argv: list[str] | None = None) -> dict:
     console.setup()
-    parser = parser_for("python -m lab.questions.pretrain", __doc__.splitlines()[0], RunContext, Options)
+    parser = parser_for("python -m lab.questions.finetune_start", __doc__.splitlines()[0], RunContext, Options)
     ctx, opts = parse(parser, sys.argv[1:] if argv is None else argv, RunContext, Options)
     with console.user_errors(ctx.debug):
         info = pretrain(ctx, opts)

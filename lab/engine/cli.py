@@ -5,9 +5,9 @@
     python -m lab fit --config experiments/lenet.yaml --ckpt_path last      # resume the newest run
     python -m lab test --config experiments/lenet.yaml --ckpt_path last     # test the newest run's last.ckpt
 
-Code trains through the same class and the same call: ``lab.train.run`` builds ``LabCLI(args=<config dict>,
-run=False)`` and hands it to ``lab.train.execute``, which the `fit` subcommand runs too.
-Every checkpoint is written atomically (lab/checkpoints.py); last.ckpt is the end of the last finished epoch.
+Code trains through the same class and the same call: ``lab.engine.train.run`` builds ``LabCLI(args=<config dict>,
+run=False)`` and hands it to ``lab.engine.train.execute``, which the `fit` subcommand runs too.
+Every checkpoint is written atomically (lab/engine/checkpoints.py); last.ckpt is the end of the last finished epoch.
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.plugins.io import CheckpointIO
 
-from lab import console
 from lab.callbacks import EpochHistory, EpochLines, FiniteLossGuard, SeedEachEpoch
-from lab.checkpoints import AtomicCheckpointIO, LastCheckpoint, network_class, read_checkpoint
-from lab.cli_help import CompactHelpFormatter
 from lab.data.base import InMemoryImageDataModule
-from lab.errors import CheckpointMismatchError, LabError
-from lab.loggers import RunConfig, build_loggers
-from lab.models.transfer import check_checkpoint_fits
-from lab.module import ClassifierModule
-from lab.precision import choose_precision
-from lab.resume import Resume
-from lab.run_record import RecordRun
+from lab.engine.checkpoints import AtomicCheckpointIO, LastCheckpoint
+from lab.engine.cli_help import CompactHelpFormatter
+from lab.engine.loggers import RunConfig, build_loggers
+from lab.engine.precision import choose_precision
+from lab.engine.resume import Resume
+from lab.engine.run_record import RecordRun
+from lab.models.head import check_checkpoint_fits
+from lab.models.module import ClassifierModule
+from lab.models.pretrained import network_config, read_checkpoint
+from lab.utils import console
+from lab.utils.errors import CheckpointMismatchError, LabError
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 CHECKPOINT_DEFAULTS = {
@@ -175,15 +176,15 @@ class LabCLI(LightningCLI):
         return bool(self.section(self.config_init)["run"].test_after_fit)
 
     def fit(self, model, datamodule, **kwargs) -> None:
-        """The `fit` subcommand is lab.train.execute, the training call code uses too: fit, test the best
+        """The `fit` subcommand is lab.engine.train.execute, the training call code uses too: fit, test the best
         checkpoint if asked, close the run once. Its result stays on the CLI (``cli.result``)."""
-        from lab.train import execute
+        from lab.engine.train import execute
 
         self.result = execute(self, **kwargs)
 
     def after_test(self) -> None:
         """`test`/`validate`/`predict`: close the run as `fit` does (confusion matrix, W&B, summary line)."""
-        from lab.train import close_run, metrics_of, summary_line
+        from lab.engine.train import close_run, metrics_of, summary_line
 
         metrics = metrics_of(self.trainer)
         tested = {k: v for k, v in metrics.items() if k.startswith("test/")}
@@ -195,7 +196,7 @@ class LabCLI(LightningCLI):
 def _check_same_network(section, ckpt: str) -> None:
     """LightningCLI builds the network a checkpoint was trained with, whatever the config says: a checkpoint
     of another network would be tested under this config's name. Also reads the file (truncated: one line)."""
-    found = network_class(read_checkpoint(ckpt))
+    found = (network_config(read_checkpoint(ckpt)) or {}).get("class_path")
     wanted = getattr(section["model"].get("net"), "class_path", None)
     if found and wanted and found != wanted:
         short = found.rsplit(".", 1)[-1]
