@@ -91,8 +91,15 @@ class ImageFilesDataModule(L.LightningDataModule):
     """Prediction over image files. ``classes``, ``mean``, ``std`` and ``image_size`` are the trained
     model's (lab.predict reads them from its checkpoint)."""
 
-    def __init__(self, paths: Sequence[str], classes: Sequence[str], mean: Sequence[float], std: Sequence[float],
-                 image_size: Sequence[int] = (32, 32), batch_size: int = 256):  # fmt: skip
+    def __init__(
+        self,
+        paths: Sequence[str],
+        classes: Sequence[str],
+        mean: Sequence[float],
+        std: Sequence[float],
+        image_size: Sequence[int] = (32, 32),
+        batch_size: int = 256,
+    ):
         super().__init__()
         self.classes, self.batch_size = tuple(classes), batch_size
         self.mean, self.std = torch.tensor(mean).view(1, -1, 1, 1), torch.tensor(std).view(1, -1, 1, 1)
