@@ -49,8 +49,8 @@ setup: $(STAMP) ## create .venv (TORCH_INDEX=https://download.pytorch.org/whl/cp
 demo: $(STAMP) ## train LeNet-5 on CIFAR-10 (experiments/lenet.yaml), test its best checkpoint, print the run folder
 	$(BIN)/python -m lab fit --config experiments/lenet.yaml --trainer.accelerator $(ACCELERATOR) --run.test_after_fit true $(ARGS)
 
-train: $(STAMP) ## any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3" (RESUME=1 continues the last run)
-	$(BIN)/python -m lab fit --config experiments/$(CONFIG).yaml --trainer.accelerator $(ACCELERATOR) \
+train: $(STAMP) ## any config: make train CONFIG=twolayer ARGS="--trainer.max_epochs 3" (overlays after their base: CONFIG="best fast90"; RESUME=1 continues the last run)
+	$(BIN)/python -m lab fit $(foreach c,$(CONFIG),--config experiments/$(c).yaml) --trainer.accelerator $(ACCELERATOR) \
 		--trainer.strategy $(STRATEGY) --trainer.devices $(DEVICES) --run.test_after_fit true \
 		$(if $(RESUME),--ckpt_path last) $(ARGS)
 

@@ -1,8 +1,9 @@
 """Time-to-accuracy of the hand-written CNN through the framework, on this machine, against the
 targets: fast90 >= 85% test in <= 90 s of training, fast360 >= 90% in <= 6 min, best >= 94% in <= 25 min.
 
-Each config trains with --seeds seeds through `lab.engine.train.run` (as `python -m lab fit` would; in one
-process, data decoded once, seeds interleaved across configs) and records the training seconds
+Each config (best, or an overlay of experiments/best.yaml: fast90, fast360) trains with --seeds seeds
+through `lab.engine.train.run` (as `python -m lab fit` would; in one process, data decoded once, seeds
+interleaved across configs) and records the training seconds
 (validation excluded, from lab.callbacks.TimeToAccuracy), the first epoch whose validation accuracy
 reached each threshold, and the test accuracy of the best checkpoint (with its test-time augmentation).
 
@@ -17,6 +18,7 @@ import statistics
 from pathlib import Path
 
 from lab.engine import train
+from lab.engine.config import on_top_of
 from lab.utils import console
 from lab.utils.bench_results import environment, write_section
 
@@ -29,7 +31,7 @@ def one_run(config: str, seed: int, accelerator: str) -> dict:
         "trainer": {"accelerator": accelerator, "enable_progress_bar": False},
         "run": {"wandb": "disabled"},
     }
-    result = train.run([config, layers], name=f"bench_time/{config}")
+    result = train.run([*on_top_of("best", config), layers], name=f"bench_time/{config}")
     timing = result.time_to_accuracy
     return {
         "seed": seed,

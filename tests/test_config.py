@@ -1,8 +1,10 @@
 """Run configs merged in Python (lab/engine/config.py) the way successive --config files layer."""
 
 import pytest
+import yaml
 
-from lab.engine.config import compose, experiment_path, merge, nested
+from lab.engine.cli import main
+from lab.engine.config import compose, experiment_path, load_layer, merge, nested
 from lab.utils.errors import LabError
 
 
@@ -40,3 +42,45 @@ def test_unknown_experiments_name_the_ones_there_are(tmp_path):
 
 def test_dotted_keys_become_nested_dicts():
     assert nested({"a.b.c": 1, "a.d": 2}) == {"a": {"b": {"c": 1}, "d": 2}}
+
+
+# what each shorter budget changes in best.yaml: epochs, TimeToAccuracy thresholds, Lookahead's first epoch, widths
+FAST = {"fast90": (3, [0.80, 0.85], 1, [48, 192, 192]), "fast360": (6, [0.85, 0.90], 2, [64, 256, 256])}
+
+
+def _repeated(base: dict, overlay: dict, path: tuple = ()) -> list[str]:
+    """The settings of ``overlay`` that repeat ``base`` (a class_path names its block: not a setting)."""
+    found = []
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            found += _repeated(base[key], value, (*path, key))
+        elif key != "class_path" and key in base and base[key] == value:
+            found.append(".".join((*path, key)))
+    return found
+
+
+@pytest.mark.parametrize("overlay", FAST)
+def test_the_fast_budgets_are_best_yaml_with_only_their_changes(overlay):
+    epochs, thresholds, start, widths = FAST[overlay]
+    expected = compose(["best"])
+    expected["trainer"]["max_epochs"], expected["model"]["net"]["init_args"]["widths"] = epochs, widths
+    timer, _, lookahead = expected["trainer"]["callbacks"]
+    timer["init_args"]["thresholds"], lookahead["init_args"]["start_epoch"] = thresholds, start
+    assert compose(["best", overlay]) == expected
+    assert _repeated(load_layer("best"), load_layer(overlay)) == []  # an overlay states only what differs
+
+
+def _printed(capsys, *configs) -> dict:
+    """What `lab fit --config ... --print_config` resolves, less the list of config files."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *(arg for config in configs for arg in ("--config", str(config))), "--print_config"])
+    assert exit_info.value.code == 0
+    return {k: v for k, v in yaml.safe_load(capsys.readouterr().out).items() if k != "config"}
+
+
+@pytest.mark.parametrize("overlay", FAST)
+def test_the_command_line_layers_an_overlay_as_compose_does(overlay, capsys, tmp_path):
+    composed = tmp_path / "composed.yaml"
+    composed.write_text(yaml.safe_dump(compose(["best", overlay])))
+    layered = _printed(capsys, "experiments/best.yaml", f"experiments/{overlay}.yaml")
+    assert layered == _printed(capsys, composed) and layered["trainer"]["max_epochs"] == FAST[overlay][0]

@@ -5,11 +5,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
-from lab.callbacks.history import read_epoch_metrics
+from lab.callbacks.history import saved_history
 from lab.engine.cli import main
 from lab.engine.train import build_datamodule, reload, run
+from lab.utils.errors import LabError
 from tests.conftest import SMOKE
 
 
@@ -20,9 +22,7 @@ def tiny_run(tiny_config):
 
 def test_run_returns_history_test_metrics_and_the_run_folder(tiny_run):
     assert [e["epoch"] for e in tiny_run.history] == [0, 1]
-    on_disk = read_epoch_metrics(tiny_run.run_dir)  # what CSVLogger wrote: the same numbers
-    for memory, disk in zip(tiny_run.history, on_disk):
-        assert {k: memory[k] for k in disk} == pytest.approx(disk)
+    assert saved_history(tiny_run.run_dir / "checkpoints/last.ckpt") == tiny_run.history  # the same floats
     assert 0 <= tiny_run.test["test/acc"] <= 1 and int(tiny_run.confusion.sum()) == 40
     assert tiny_run.best_val_acc == max(e["val/acc"] for e in tiny_run.history)
     assert tiny_run.run_dir.parts[-3:-1] == ("study", "tiny") and tiny_run.best_checkpoint.endswith(".ckpt")
@@ -40,7 +40,19 @@ def test_the_saved_config_repeats_the_run_through_the_cli(tiny_run, capsys):
 def test_reload_tests_the_best_checkpoint_again_without_training(tiny_run):
     again = reload(tiny_run.run_dir, accelerator="cpu")
     assert again.test["test/acc"] == pytest.approx(tiny_run.test["test/acc"], abs=1e-6)
-    assert type(again.datamodule).__name__ == "CIFAR10DataModule" and len(again.history) == 2
+    assert type(again.datamodule).__name__ == "CIFAR10DataModule"
+    assert again.history == tiny_run.history  # every epoch, every key (the learning rate too), the same floats
+
+
+def test_reload_without_last_ckpt_takes_the_tested_checkpoints_epochs_and_says_so(tiny_run, caplog):
+    (tiny_run.run_dir / "checkpoints" / "last.ckpt").write_bytes(b"truncated")
+    best_epoch = torch.load(tiny_run.best_checkpoint, weights_only=False)["epoch"]
+    again = reload(tiny_run.run_dir, accelerator="cpu")
+    assert again.history == tiny_run.history[: best_epoch + 1]  # the epochs up to the best one, as they were
+    assert "last.ckpt cannot be read" in caplog.text and "those after it are not known" in caplog.text
+    with pytest.raises(LabError, match="holds no epoch history"):
+        torch.save({"state_dict": {}}, tiny_run.run_dir / "weights.ckpt")
+        saved_history(tiny_run.run_dir / "weights.ckpt")
 
 
 def test_build_datamodule_gives_the_data_of_a_config(tiny_config):

@@ -1,13 +1,17 @@
 """EpochHistory: every epoch's metrics kept in memory, so that code that trains a model reads its
 curves from the run itself (``lab.train.run`` returns them) instead of from metrics.csv. Its rows travel
-in the checkpoint, so a resumed run's history holds every epoch once, as an uninterrupted run's does."""
+in the checkpoint, so a resumed run's history holds every epoch once, as an uninterrupted run's does, and
+a finished run folder gives them back from checkpoints/last.ckpt (``saved_history``): the one source of a
+run's epoch rows."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import lightning as L
+
+from lab.models.pretrained import read_checkpoint
+from lab.utils.errors import LabError
 
 EPOCH_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc", "train_eval/loss", "train_eval/acc")
 
@@ -42,27 +46,12 @@ class EpochHistory(L.Callback):
             self.epochs = restored
 
 
-def read_epoch_metrics(run_dir: str | Path) -> list[dict[str, float]]:
-    """The same rows from a run folder's metrics.csv, preceded by the metrics.part-K.csv files that an
-    interrupted and resumed run left: each epoch is taken from the newest file that logged it (a resumed
-    run repeats the epoch it was interrupted in), so every epoch appears once."""
-    run_dir = Path(run_dir)
-    parts = sorted(run_dir.glob("metrics.part-*.csv"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
-    files = [p for p in [*parts, run_dir / "metrics.csv"] if p.is_file()]
-    if not files:
-        raise FileNotFoundError(f"{run_dir} has no metrics.csv: it is not a run folder written by `fit`")
-    per_epoch: dict[int, dict[str, float]] = {}
-    for path in files:
-        per_epoch.update(_epoch_rows(path))
-    return [e for _, e in sorted(per_epoch.items()) if "train/loss" in e or "val/acc" in e]
-
-
-def _epoch_rows(path: Path) -> dict[int, dict[str, float]]:
-    """{epoch: its metrics} of one metrics CSV, the rows of each epoch merged."""
-    rows: dict[int, dict[str, float]] = {}
-    with open(path) as f:
-        for row in csv.DictReader(f):
-            if row.get("epoch"):
-                epoch = int(float(row["epoch"]))
-                rows.setdefault(epoch, {"epoch": epoch}).update({k: float(row[k]) for k in EPOCH_KEYS if row.get(k)})
-    return {epoch: entry for epoch, entry in rows.items() if "train/loss" in entry or "val/acc" in entry}
+def saved_history(checkpoint: str | Path) -> list[dict[str, float]]:
+    """The epoch rows EpochHistory saved in ``checkpoint``: the epochs up to the one it was written after. A
+    run's checkpoints/last.ckpt is rewritten after every epoch (lab.checkpoints.LastCheckpoint), so its rows
+    are every epoch of the run once, also of a resumed run: the same rows, as the same floats, that
+    ``lab.train.run`` returned when the run trained. LabError when the file cannot be read or holds none."""
+    state = read_checkpoint(checkpoint).get("callbacks", {}).get(EpochHistory().state_key)
+    if state is None:
+        raise LabError(f"checkpoint {checkpoint} holds no epoch history (EpochHistory): it was not written by `fit`.")
+    return [dict(row) for row in state["epochs"]]

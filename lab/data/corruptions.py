@@ -63,8 +63,13 @@ def defocus_blur(x, severity, generator):
 
 def zoom_blur(x, severity, generator):
     """The mean of the image zoomed in by several factors around its centre."""
-    zooms = (torch.arange(1, 1.06, 0.01), torch.arange(1, 1.11, 0.01), torch.arange(1, 1.16, 0.02),
-             torch.arange(1, 1.21, 0.02), torch.arange(1, 1.26, 0.03))[severity - 1]  # fmt: skip
+    zooms = (
+        torch.arange(1, 1.06, 0.01),
+        torch.arange(1, 1.11, 0.01),
+        torch.arange(1, 1.16, 0.02),
+        torch.arange(1, 1.21, 0.02),
+        torch.arange(1, 1.26, 0.03),
+    )[severity - 1]
     f = _float(x)
     h, w = f.shape[-2:]
     out = f.clone()
@@ -103,10 +108,16 @@ def jpeg_compression(x, severity, generator):
 
 
 CORRUPTIONS: dict[str, Callable] = {
-    "gaussian noise": gaussian_noise, "shot noise": shot_noise, "impulse noise": impulse_noise,
-    "defocus blur": defocus_blur, "zoom blur": zoom_blur, "brightness": brightness, "contrast": contrast,
-    "pixelate": pixelate, "jpeg compression": jpeg_compression,
-}  # fmt: skip
+    "gaussian noise": gaussian_noise,
+    "shot noise": shot_noise,
+    "impulse noise": impulse_noise,
+    "defocus blur": defocus_blur,
+    "zoom blur": zoom_blur,
+    "brightness": brightness,
+    "contrast": contrast,
+    "pixelate": pixelate,
+    "jpeg compression": jpeg_compression,
+}
 
 
 def corrupt(images: torch.Tensor, name: str, severity: int, seed: int = 0) -> torch.Tensor:

@@ -69,6 +69,11 @@ def compose(layers: Sequence[Layer]) -> dict[str, Any]:
     return config
 
 
+def on_top_of(base: str, overlay: str) -> list[str]:
+    """``base`` then ``overlay`` (fast90 on best: ["best", "fast90"]); ``base`` alone when the overlay is ``base``."""
+    return [base] if overlay == base else [base, overlay]
+
+
 def nested(dotted: Mapping[str, Any]) -> dict[str, Any]:
     """{"model.optimizer.init_args.lr": 0.01} -> {"model": {"optimizer": {"init_args": {"lr": 0.01}}}}."""
     out: dict[str, Any] = {}

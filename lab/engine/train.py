@@ -23,7 +23,7 @@ import lightning as L
 import torch
 
 from lab.callbacks import EpochHistory, TimeToAccuracy
-from lab.callbacks.history import read_epoch_metrics
+from lab.callbacks.history import saved_history
 from lab.data.base import InMemoryImageDataModule
 from lab.engine.config import Layer, compose, merge
 from lab.engine.loggers import finish_wandb, log_confusion
@@ -213,19 +213,20 @@ def result_of(cli, tested: dict[str, float], seconds: float) -> RunResult:
 
 def reload(run_dir: str | Path, accelerator: str = "auto", checkpoint: str | None = None) -> RunResult:
     """A finished run folder's best checkpoint (or ``checkpoint``), rebuilt by the loader of trained networks
-    (lab/inference/load.py) with its data module, and tested again (nothing is trained); its history is read from
-    the folder's metrics.csv."""
+    (lab/inference/load.py) with its data module, and tested again (nothing is trained); its history is the one
+    its EpochHistory saved in checkpoints/last.ckpt."""
     run_dir = Path(run_dir)
     checkpoints = [Path(checkpoint)] if checkpoint else sorted((run_dir / "checkpoints").glob("best-*.ckpt"))
     if not checkpoints or not checkpoints[-1].is_file():
         raise LabError(f"{run_dir}: has no checkpoints/best-*.ckpt; give a run folder written by `fit`.")
     best = str(checkpoints[-1])
+    history = run_history(run_dir, best)
     trained = load_trained(best)
     module, datamodule = trained.module, trained.datamodule()
     trainer = L.Trainer(accelerator=accelerator, logger=False, enable_progress_bar=False, enable_model_summary=False)
     tested = trainer.test(module, datamodule=datamodule, verbose=False)[0]
     return RunResult(
-        history=read_epoch_metrics(run_dir),
+        history=history,
         test=tested,
         confusion=module.confusion,
         run_dir=run_dir,
@@ -235,3 +236,14 @@ def reload(run_dir: str | Path, accelerator: str = "auto", checkpoint: str | Non
         datamodule=datamodule,
         trainer=trainer,
     )
+
+
+def run_history(run_dir: Path, tested: str) -> list[dict[str, float]]:
+    """Every epoch of a run folder, from checkpoints/last.ckpt; when that file is gone or cannot be read, the
+    epochs up to the ``tested`` checkpoint's (said in a warning: the later ones are then not known)."""
+    try:
+        return saved_history(run_dir / "checkpoints" / "last.ckpt")
+    except LabError as exc:
+        history = saved_history(tested)
+        console.warn(f"{exc} The history is {tested}'s: {len(history)} epoch(s), those after it are not known.")
+        return history

@@ -73,11 +73,20 @@ class CourseCNN(Classifier):
     """
 
     def __init__(
-        self, in_channels: int = 3, num_classes: int = 10, stem: Literal["conv", "whiten"] = "conv",
-        stem_width: int = 24, widths: Sequence[int] = (64, 128, 256), residual: Sequence[bool] | bool = False,
-        activation: Literal["relu", "gelu"] = "gelu", bn_momentum: float = 0.4, bn_eps: float = 1e-5,
-        bn_scale: bool = True, dirac: bool = False, output_scale: float = 1 / 8,
-    ):  # fmt: skip
+        self,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        stem: Literal["conv", "whiten"] = "conv",
+        stem_width: int = 24,
+        widths: Sequence[int] = (64, 128, 256),
+        residual: Sequence[bool] | bool = False,
+        activation: Literal["relu", "gelu"] = "gelu",
+        bn_momentum: float = 0.4,
+        bn_eps: float = 1e-5,
+        bn_scale: bool = True,
+        dirac: bool = False,
+        output_scale: float = 1 / 8,
+    ):
         super().__init__()
         if not widths:
             raise ValueError("CourseCNN needs at least one conv group width")

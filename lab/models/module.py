@@ -39,11 +39,15 @@ class ClassifierModule(L.LightningModule):
     """
 
     def __init__(
-        self, net: Classifier, optimizer: OptimizerCallable = torch.optim.SGD,
-        lr_scheduler: ScheduleCallable | None = None, label_smoothing: float = 0.0,
+        self,
+        net: Classifier,
+        optimizer: OptimizerCallable = torch.optim.SGD,
+        lr_scheduler: ScheduleCallable | None = None,
+        label_smoothing: float = 0.0,
         tta: Literal["none", "flip", "flip_translate"] = "none",
-        bn_bias_lr_scale: float = 1.0, channels_last: bool = False,
-    ):  # fmt: skip
+        bn_bias_lr_scale: float = 1.0,
+        channels_last: bool = False,
+    ):
         super().__init__()
         self._save_config()
         self.net = net.to(memory_format=torch.channels_last) if channels_last else net
@@ -135,8 +139,10 @@ class ClassifierModule(L.LightningModule):
         trainable = [p for p in self.parameters() if p.requires_grad]
         if self.bn_bias_lr_scale == 1:
             return [{"params": trainable}]
-        return [{"params": [p for p in trainable if id(p) not in shifts]},
-                {"params": [p for p in trainable if id(p) in shifts]}]  # fmt: skip
+        return [
+            {"params": [p for p in trainable if id(p) not in shifts]},
+            {"params": [p for p in trainable if id(p) in shifts]},
+        ]
 
     def configure_optimizers(self):
         optimizer = self.optimizer(self.parameter_groups())

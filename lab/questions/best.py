@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from lab.blocks import Figure, Table, Text, markdown_table, placed
+from lab.engine.config import on_top_of
 from lab.engine.train import RunResult, reload
 from lab.inference.load import load_trained
 from lab.questions import A2, Question, register
@@ -97,7 +98,7 @@ def run(ctx: RunContext, out: Path, opts: Options) -> BestResult:
     result = (
         reload(opts.from_run, ctx.accelerator)
         if opts.from_run
-        else fit(ctx, [opts.experiment], name=f"best/{opts.experiment}")
+        else fit(ctx, on_top_of("best", opts.experiment), name=f"best/{opts.experiment}")
     )
     title = f"Best performance of the hand-written CNN ({opts.experiment})"
     trained = load_trained(Path(result.best_checkpoint or result.run_dir))
@@ -238,7 +239,7 @@ class Options:
     """best's own options.
 
     Attributes:
-        experiment: experiments/<name>.yaml to train
+        experiment: best, or an overlay of experiments/best.yaml to train on top of it (fast90, fast360)
         from_run: a finished run folder (runs/.../version_N): report it, no training
     """
 
